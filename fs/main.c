@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * igfs: mount a FUSE filesystem in which every eBPF gadget is a directory.
+ * Options, prerequisites, gadget discovery, and the session and mount
+ * lifecycle. The only place that exits.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+
+#include "file.h"
+#include "gadget.h"
+#include "gd.h"
+#include "oci.h"
+#include "ops.h"
+#include "probe.h"
+#include "pump.h"
+
+struct igfs_cmdline {
+	char **gadget_dirs;
+	size_t n_gadget_dirs;
+	char *backlog;
+	char *mode;
+	unsigned int uid;
+	unsigned int gid;
+	int autostart;
+	int perfbuf;
+	int check;
+	int show_help;
+	int show_version;
+};
+
+enum {
+	KEY_GADGETS,
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_CHECK,
+};
+
+#define IGFS_OPT(t, p, v) { t, offsetof(struct igfs_cmdline, p), v }
+
+static const struct fuse_opt igfs_opts[] = {
+	FUSE_OPT_KEY("gadgets=", KEY_GADGETS),
+	FUSE_OPT_KEY("--gadgets=", KEY_GADGETS),
+	FUSE_OPT_KEY("--gadgets ", KEY_GADGETS),
+	IGFS_OPT("backlog=%s", backlog, 0),
+	IGFS_OPT("uid=%u", uid, 0),
+	IGFS_OPT("gid=%u", gid, 0),
+	IGFS_OPT("mode=%s", mode, 0),
+	IGFS_OPT("autostart=%d", autostart, 0),
+	IGFS_OPT("perfbuf=%d", perfbuf, 0),
+	FUSE_OPT_KEY("--check", KEY_CHECK),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END,
+};
+
+static int igfs_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct igfs_cmdline *c = data;
+	const char *v;
+	char **dirs;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_GADGETS:
+		v = strchr(arg, '=');
+		v = v ? v + 1 : arg + strlen("--gadgets");
+		while (*v == ' ')
+			v++;
+		dirs = igfs_reallocarray(c->gadget_dirs, c->n_gadget_dirs + 1, sizeof(*dirs));
+		if (!dirs)
+			return -1;
+		c->gadget_dirs = dirs;
+		dirs[c->n_gadget_dirs] = strdup(v);
+		if (!dirs[c->n_gadget_dirs])
+			return -1;
+		c->n_gadget_dirs++;
+		return 0;
+	case KEY_HELP:
+		c->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->show_version = 1;
+		return 0;
+	case KEY_CHECK:
+		c->check = 1;
+		return 0;
+	default:
+		return 1; /* keep it for FUSE */
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "\n"
+	       "Mount a filesystem in which every eBPF gadget is a directory:\n"
+	       "  echo start > MOUNTPOINT/<gadget>/ctl; cat MOUNTPOINT/<gadget>/events\n"
+	       "\n"
+	       "igfs options:\n"
+	       "    -o gadgets=DIR         a directory of gadget images (repeatable;\n"
+	       "                           default: the installed bundled gadgets)\n"
+	       "    --gadgets DIR          same\n"
+	       "    -o backlog=SIZE        bytes of recent events per tracer (default 4M)\n"
+	       "    -o uid=N,gid=N         owner of the gadget files (default 0,0)\n"
+	       "    -o mode=OCTAL          mode of readable files (default 0640; ctl and\n"
+	       "                           params get mode & 0660)\n"
+	       "    -o autostart=0|1       opening events starts a stopped gadget (default 1)\n"
+	       "    -o perfbuf=1           tracers use perf buffers even where ring buffers\n"
+	       "                           work (the path for kernels older than 5.8)\n"
+	       "    --check                print every prerequisite and exit\n"
+	       "    -h, --help             this text\n"
+	       "    -V, --version          the version\n"
+	       "\n"
+	       "FUSE options:\n",
+	       prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static int parse_mode(const char *s, mode_t *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || end == s || *end || v > 0777)
+		return -EINVAL;
+	*ret = (mode_t)v;
+	return 0;
+}
+
+static int add_gd(struct igfs_fs *fs, struct igfs_gd *gd)
+{
+	struct igfs_gd **v;
+
+	v = igfs_reallocarray(fs->gds, fs->n_gds + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	fs->gds = v;
+	fs->gds[fs->n_gds++] = gd;
+	return 0;
+}
+
+static bool name_taken(const struct igfs_fs *fs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n_gds; i++)
+		if (!strcmp(fs->gds[i]->name, name))
+			return true;
+	return false;
+}
+
+/* On a name clash the later gadget gets its tag (SPEC §1), then a number. */
+static int unique_name(struct igfs_fs *fs, struct igfs_image *img)
+{
+	const char *tag = NULL;
+	char *name;
+	int i;
+
+	if (!name_taken(fs, img->name))
+		return 0;
+	if (img->ref) {
+		const char *slash = strrchr(img->ref, '/');
+		const char *colon = strrchr(slash ? slash : img->ref, ':');
+
+		if (colon && colon[1])
+			tag = colon + 1;
+	}
+	for (i = 1; i < 1000; i++) {
+		if (tag && i == 1) {
+			if (asprintf(&name, "%s@%s", img->name, tag) < 0)
+				return -ENOMEM;
+		} else if (asprintf(&name, "%s@%d", img->name, i) < 0) {
+			return -ENOMEM;
+		}
+		if (!name_taken(fs, name)) {
+			free(img->name);
+			img->name = name;
+			return 0;
+		}
+		free(name);
+	}
+	return -EEXIST;
+}
+
+static void load_path(struct igfs_fs *fs, const char *path)
+{
+	struct igfs_image_set *set = NULL;
+	struct igfs_diag diag = {};
+	size_t i;
+	int err;
+
+	err = igfs_oci__load(path, &set, &diag);
+	if (err) {
+		pr_warn("%s, ignoring", diag.msg);
+		return;
+	}
+	for (i = 0; i < set->n; i++) {
+		struct igfs_image *img = igfs_image_set__take(set, i);
+		struct igfs_gadget *g = NULL;
+		struct igfs_gd *gd = NULL;
+
+		if (!img)
+			continue;
+		err = unique_name(fs, img);
+		if (err) {
+			pr_warn("'%s': no free name for gadget '%s', ignoring", path, img->name);
+			igfs_image__free(img);
+			continue;
+		}
+		err = igfs_gadget__open(img, fs->kernel_btf, &g, &diag);
+		if (err) {
+			pr_warn("'%s': %s, ignoring", path, diag.msg);
+			continue;
+		}
+		err = igfs_gd__new(fs, (unsigned int)fs->n_gds, g, &gd);
+		if (!err)
+			err = add_gd(fs, gd);
+		if (err) {
+			pr_warn("'%s': out of memory, ignoring", path);
+			igfs_gd__free(gd);
+			continue;
+		}
+		pr_info("gadget '%s' from '%s'%s", gd->name, path,
+			igfs_gadget__unsupported(g) ? " (some programs cannot attach on this kernel)" : "");
+	}
+	igfs_image_set__free(set);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every image in @dir, in name order, or @dir itself when it is one image. */
+static int load_dir(struct igfs_fs *fs, const char *dir)
+{
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0, i;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (stat(dir, &st)) {
+		pr_err("gadgets directory '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		load_path(fs, dir);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	if (!access(path, F_OK)) {
+		/* An OCI layout, e.g. Inspektor Gadget's own store. */
+		load_path(fs, dir);
+		return 0;
+	}
+	d = opendir(dir);
+	if (!d) {
+		pr_err("gadgets directory '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		char **v;
+
+		if (de->d_name[0] == '.')
+			continue;
+		v = igfs_reallocarray(names, n + 1, sizeof(*v));
+		if (!v)
+			break;
+		names = v;
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), entry_cmp);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		load_path(fs, path);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static int gd_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct igfs_gd *const *)a)->name, (*(struct igfs_gd *const *)b)->name);
+}
+
+static const char *default_gadgets_dir(void)
+{
+	struct stat st;
+
+	if (!stat(IGFS_GADGETS_INSTALL_DIR, &st) && S_ISDIR(st.st_mode))
+		return IGFS_GADGETS_INSTALL_DIR;
+	return IGFS_GADGETS_BUILD_DIR;
+}
+
+static int check_prereqs(bool verbose)
+{
+	struct igfs_buf out = {};
+	int missing;
+
+	missing = igfs_probe__report(&out);
+	if (verbose)
+		fputs(out.data ? out.data : "", stdout);
+	igfs_buf_free(&out);
+	return missing;
+}
+
+/*
+ * Shutdown. SIGINT/SIGTERM/SIGHUP are taken by one thread with sigwait, which
+ * stops every gadget while the FUSE loop still answers (readers get their EOF
+ * and can close), then ends the loop. libfuse's own handlers would end the
+ * loop first and leave readers hanging in close() (ECONNABORTED).
+ */
+struct igfs_shutdown {
+	struct igfs_fs *fs;
+	struct fuse_session *se;
+	pthread_t loop_thread;
+	pthread_t thread;
+	atomic_bool loop_done;
+};
+
+static void on_sigusr1(int sig)
+{
+	(void)sig; /* only there to interrupt the FUSE thread's read() */
+}
+
+static void *stop_one(void *arg)
+{
+	igfs_gd__stop(arg);
+	return NULL;
+}
+
+/* Stop every gadget at once: each detach waits for kernel grace periods. */
+static void stop_all(struct igfs_fs *fs)
+{
+	pthread_t *t = calloc(fs->n_gds + 1, sizeof(*t));
+	bool *ok = calloc(fs->n_gds + 1, sizeof(*ok));
+	size_t i;
+
+	for (i = 0; i < fs->n_gds; i++) {
+		if (t && ok && !pthread_create(&t[i], NULL, stop_one, fs->gds[i]))
+			ok[i] = true;
+		else
+			igfs_gd__stop(fs->gds[i]);
+	}
+	for (i = 0; i < fs->n_gds; i++)
+		if (ok && ok[i])
+			pthread_join(t[i], NULL);
+	free(t);
+	free(ok);
+}
+
+static unsigned int total_readers(struct igfs_fs *fs)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < fs->n_gds; i++) {
+		pthread_mutex_lock(&fs->gds[i]->lock);
+		n += fs->gds[i]->readers;
+		pthread_mutex_unlock(&fs->gds[i]->lock);
+	}
+	return n;
+}
+
+static void *shutdown_main(void *arg)
+{
+	struct igfs_shutdown *sd = arg;
+	uint64_t deadline;
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	while (sigwait(&set, &sig))
+		;
+	if (sig == SIGUSR2)
+		return NULL; /* the loop ended by itself (fusermount3 -u) */
+	pr_info("%s: stopping every gadget and unmounting", strsignal(sig));
+	atomic_store(&sd->fs->shutting_down, true);
+	stop_all(sd->fs);
+	/* Readers that just got EOF close while the loop still answers. */
+	deadline = igfs_now_mono_ns() + 300000000ull;
+	while (total_readers(sd->fs) && igfs_now_mono_ns() < deadline)
+		usleep(10000);
+	fuse_session_exit(sd->se);
+	/* The signal may land just before read() blocks: repeat until the loop is out. */
+	while (!atomic_load(&sd->loop_done)) {
+		pthread_kill(sd->loop_thread, SIGUSR1);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static int shutdown_setup(struct igfs_shutdown *sd)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	sigset_t set;
+	int err;
+
+	/* Before any thread exists: every thread inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: the FUSE read must see EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	sd->loop_thread = pthread_self();
+	err = -pthread_create(&sd->thread, NULL, shutdown_main, sd);
+	return err;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fopts = {};
+	struct igfs_cmdline c = { .autostart = 1 };
+	struct igfs_diag diag = {};
+	struct fuse_session *se = NULL;
+	struct igfs_shutdown sd = {};
+	bool sd_started = false;
+	struct btf *kbtf = NULL;
+	struct igfs_fs fs = {};
+	int ret = 1, err;
+	size_t i;
+
+	if (fuse_opt_parse(&args, &c, igfs_opts, igfs_opt_proc) == -1)
+		goto out_args;
+	if (c.show_version) {
+		printf("igfs %s (libfuse %s)\n", IGFS_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (c.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_args;
+	}
+	igfs_loader__init();
+	if (c.check) {
+		igfs_probe__mount_fs(NULL);
+		ret = check_prereqs(true) ? 1 : 0;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &fopts) != 0)
+		goto out_args;
+	if (fopts.show_help || fopts.show_version) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_fopts;
+	}
+	if (!fopts.mountpoint) {
+		fprintf(stderr, "igfs: no mount point (see igfs --help)\n");
+		goto out_fopts;
+	}
+	if (fopts.debug)
+		igfs_log_set_level(IGFS_LOG_DEBUG);
+
+	fs.opts.backlog = 4u << 20;
+	fs.opts.mode = 0640;
+	fs.opts.uid = c.uid;
+	fs.opts.gid = c.gid;
+	fs.opts.autostart = c.autostart != 0;
+	fs.opts.force_perf = c.perfbuf != 0;
+	if (c.backlog && (igfs_parse_size(c.backlog, &fs.opts.backlog) ||
+			  fs.opts.backlog < IGFS_WINDOW_MIN || fs.opts.backlog > (1ull << 32))) {
+		fprintf(stderr, "igfs: backlog=%s is not a size between 16K and 4G\n", c.backlog);
+		goto out_fopts;
+	}
+	fs.opts.mode_set = c.mode != NULL;
+	if (c.mode && parse_mode(c.mode, &fs.opts.mode)) {
+		fprintf(stderr, "igfs: mode=%s is not an octal mode like 0640\n", c.mode);
+		goto out_fopts;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "igfs: needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load eBPF programs\n");
+		goto out_fopts;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "igfs: /sys/kernel/btf/vmlinux is missing: the kernel needs CONFIG_DEBUG_INFO_BTF\n");
+		goto out_fopts;
+	}
+	if (access("/dev/fuse", R_OK | W_OK)) {
+		fprintf(stderr, "igfs: /dev/fuse is not usable (%s): load the fuse module\n",
+			strerror(errno));
+		goto out_fopts;
+	}
+	err = igfs_probe__mount_fs(&diag);
+	if (err) {
+		fprintf(stderr, "igfs: %s\n", diag.msg);
+		goto out_fopts;
+	}
+	kbtf = btf__load_vmlinux_btf();
+	if (!kbtf)
+		pr_warn("cannot load the kernel's BTF: enums use the gadgets' own names");
+
+	pthread_mutex_init(&fs.root_lock, NULL);
+	pthread_mutex_init(&fs.fh_lock, NULL);
+	fs.root_mode = 0755;
+	fs.kernel_btf = kbtf;
+	fs.mount_ns = now_ns();
+	if (!c.n_gadget_dirs) {
+		err = load_dir(&fs, default_gadgets_dir());
+	} else {
+		for (i = 0; i < c.n_gadget_dirs; i++) {
+			err = load_dir(&fs, c.gadget_dirs[i]);
+			if (err)
+				break;
+		}
+	}
+	if (err)
+		goto out_fs;
+	qsort(fs.gds, fs.n_gds, sizeof(*fs.gds), gd_name_cmp);
+	if (!fs.n_gds)
+		pr_warn("no gadgets found: the mount is empty");
+
+	/* Root mounts for everyone, and the kernel enforces the modes (SPEC §9). */
+	if (fuse_opt_add_arg(&args, "-oallow_other,default_permissions,fsname=igfs,subtype=igfs"))
+		goto out_fs;
+	se = fuse_session_new(&args, &igfs_ll_ops, sizeof(igfs_ll_ops), &fs);
+	if (!se)
+		goto out_fs;
+	fs.session = se;
+	if (fuse_session_mount(se, fopts.mountpoint)) {
+		fprintf(stderr, "igfs: cannot mount at '%s'\n", fopts.mountpoint);
+		goto out_se;
+	}
+	if (fuse_daemonize(fopts.foreground))
+		goto out_unmount;
+	if (!fopts.foreground)
+		igfs_log_use_syslog(true);
+	/* Threads after the fork of fuse_daemonize: a fork keeps only the caller. */
+	sd.fs = &fs;
+	sd.se = se;
+	err = shutdown_setup(&sd);
+	if (err) {
+		pr_err("cannot start the signal thread: %s", strerror(-err));
+		goto out_unmount;
+	}
+	sd_started = true;
+	err = igfs_pump__new(&fs.pump);
+	if (err) {
+		pr_err("cannot start the pump thread: %s", strerror(-err));
+		goto out_unmount;
+	}
+	{
+		sigset_t usr1;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	}
+	pr_info("mounted %zu gadgets at '%s'", fs.n_gds, fopts.mountpoint);
+	/*
+	 * One FUSE thread plus the pump (STYLE §9.5): reads park, they never block
+	 * it. The loop returns the signal number after SIGINT/SIGTERM/SIGHUP
+	 * (fuse_signals.c sets se->error = sig), a requested clean shutdown; only
+	 * a negative errno is a failure.
+	 */
+	ret = fuse_session_loop(se) < 0 ? 1 : 0;
+	atomic_store(&fs.shutting_down, true);
+	stop_all(&fs);
+	pr_info("unmounting '%s'", fopts.mountpoint);
+out_unmount:
+	if (sd_started) {
+		atomic_store(&sd.loop_done, true);
+		pthread_kill(sd.thread, SIGUSR2);
+		pthread_join(sd.thread, NULL);
+	}
+	fuse_session_unmount(se);
+	/* Handles the kernel will never release now (readers still open at exit). */
+	igfs_file__release_all(&fs);
+out_se:
+	/* Gadgets stop before the session goes: their readers are answered first. */
+	for (i = 0; i < fs.n_gds; i++)
+		igfs_gd__free(fs.gds[i]);
+	fs.n_gds = 0;
+	igfs_pump__free(fs.pump);
+	fuse_session_destroy(se);
+out_fs:
+	for (i = 0; i < fs.n_gds; i++)
+		igfs_gd__free(fs.gds[i]);
+	free(fs.gds);
+	btf__free(kbtf);
+	pthread_mutex_destroy(&fs.root_lock);
+	pthread_mutex_destroy(&fs.fh_lock);
+out_fopts:
+	free(fopts.mountpoint);
+out_args:
+	for (i = 0; i < c.n_gadget_dirs; i++)
+		free(c.gadget_dirs[i]);
+	free(c.gadget_dirs);
+	free(c.backlog);
+	free(c.mode);
+	fuse_opt_free_args(&args);
+	return ret;
+}

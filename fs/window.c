@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The tracer window: a byte ring of whole blocks plus, per block, how many
+ * lines ended before it, so that a reader's line number is known from its
+ * offset with at most one block scanned. GNU tail and less read 8 KiB-aligned
+ * blocks; an unaligned window start makes `tail -n` loop (SPEC §7).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "window.h"
+
+#define SEQ_LINE_START (UINT64_C(1) << 63)
+
+int igfs_window__new(size_t backlog, struct igfs_window **ret)
+{
+	struct igfs_window *w;
+	size_t cap;
+
+	if (backlog < IGFS_WINDOW_MIN)
+		backlog = IGFS_WINDOW_MIN;
+	if (backlog > ((size_t)1 << 40))
+		return -E2BIG;
+	cap = (backlog + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->buf = malloc(cap);
+	w->nblocks = cap / IGFS_WINDOW_BLOCK;
+	w->block_seq = calloc(w->nblocks, sizeof(*w->block_seq));
+	if (!w->buf || !w->block_seq) {
+		free(w->buf);
+		free(w->block_seq);
+		free(w);
+		return -ENOMEM;
+	}
+	w->cap = cap;
+	w->block_seq[0] = SEQ_LINE_START;
+	pthread_mutex_init(&w->lock, NULL);
+	atomic_init(&w->refs, 1);
+	*ret = w;
+	return 0;
+}
+
+struct igfs_window *igfs_window__get(struct igfs_window *w)
+{
+	atomic_fetch_add(&w->refs, 1);
+	return w;
+}
+
+void igfs_window__put(struct igfs_window *w)
+{
+	if (!w || atomic_fetch_sub(&w->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&w->lock);
+	free(w->buf);
+	free(w->block_seq);
+	free(w);
+}
+
+static uint64_t *block_meta(const struct igfs_window *w, uint64_t off)
+{
+	return &w->block_seq[(off / IGFS_WINDOW_BLOCK) % w->nblocks];
+}
+
+static size_t count_nl(const char *p, size_t n)
+{
+	const char *end = p + n;
+	size_t c = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+/* Copy stream bytes [off, off + n) out of the ring. */
+static void ring_copy(const struct igfs_window *w, uint64_t off, size_t n, char *dst)
+{
+	size_t at = off % w->cap;
+	size_t first = IGFS_MIN(n, w->cap - at);
+
+	memcpy(dst, w->buf + at, first);
+	if (n > first)
+		memcpy(dst + first, w->buf, n - first);
+}
+
+static size_t ring_count_nl(const struct igfs_window *w, uint64_t off, size_t n)
+{
+	size_t at = off % w->cap;
+	size_t first = IGFS_MIN(n, w->cap - at);
+
+	return count_nl(w->buf + at, first) + (n > first ? count_nl(w->buf, n - first) : 0);
+}
+
+uint64_t igfs_window__seq_at_locked(const struct igfs_window *w, uint64_t off)
+{
+	uint64_t bstart = off / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
+
+	if (off == w->end)
+		return w->lines;
+	if (bstart < w->start)
+		bstart = w->start;
+	return (*block_meta(w, bstart) & ~SEQ_LINE_START) +
+	       ring_count_nl(w, bstart, (size_t)(off - bstart));
+}
+
+void igfs_window__append_locked(struct igfs_window *w, const char *data, size_t len,
+				 uint64_t nlines)
+{
+	uint64_t new_end = w->end + len, b, skip = 0, counted;
+	struct timespec ts;
+	size_t seen;
+
+	if (!len)
+		return;
+	/* Evict whole blocks until the new data fits. */
+	if (new_end - w->start > w->cap) {
+		uint64_t need = new_end - w->cap;
+
+		w->start = (need + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
+	}
+	/*
+	 * Bookkeeping for every block that begins inside the appended bytes, the
+	 * one at the old end included. Not for a block at the new end: with a full
+	 * window its slot is the first retained block's.
+	 */
+	b = (w->end + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
+	for (seen = 0, counted = 0; b < new_end; b += IGFS_WINDOW_BLOCK) {
+		size_t rel = (size_t)(b - w->end);
+		uint64_t meta;
+
+		/* Count from the previous boundary only: one pass over the batch. */
+		counted += count_nl(data + seen, rel - seen);
+		seen = rel;
+		meta = w->lines + counted;
+		if (rel == 0 || data[rel - 1] == '\n')
+			meta |= SEQ_LINE_START;
+		*block_meta(w, b) = meta;
+	}
+	/* A batch larger than the window: only its tail is kept. */
+	if (w->start > w->end)
+		skip = w->start - w->end;
+	if (skip < len) {
+		uint64_t off = w->end + skip;
+		size_t n = len - (size_t)skip, at = off % w->cap;
+		size_t first = IGFS_MIN(n, w->cap - at);
+
+		memcpy(w->buf + at, data + skip, first);
+		if (n > first)
+			memcpy(w->buf, data + skip + first, n - first);
+	}
+	w->end = new_end;
+	w->lines += nlines;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The first whole line in the window and the lines before it. */
+static uint64_t first_line(const struct igfs_window *w, uint64_t *ret_seq)
+{
+	uint64_t meta = *block_meta(w, w->start), off = w->start;
+
+	*ret_seq = meta & ~SEQ_LINE_START;
+	if (meta & SEQ_LINE_START)
+		return off;
+	/* Find the end of the partial line that opens the window. */
+	while (off < w->end) {
+		size_t at = off % w->cap;
+		size_t n = (size_t)IGFS_MIN(w->end - off, (uint64_t)(w->cap - at));
+		const char *nl = memchr(w->buf + at, '\n', n);
+
+		if (nl) {
+			*ret_seq += 1;
+			return off + (uint64_t)(nl - (w->buf + at)) + 1;
+		}
+		off += n;
+	}
+	return w->end;
+}
+
+void igfs_window__reader_init_locked(const struct igfs_window *w, struct igfs_wreader *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->real = first_line(w, &r->seq);
+	r->seq_known = true;
+	r->started = true;
+}
+
+static size_t take_pending(struct igfs_wreader *r, size_t size, struct igfs_buf *out)
+{
+	size_t n = IGFS_MIN((size_t)r->pending_len, size);
+
+	if (!n || igfs_buf_append(out, r->pending, n))
+		return 0;
+	memmove(r->pending, r->pending + n, r->pending_len - n);
+	r->pending_len -= (uint8_t)n;
+	return n;
+}
+
+bool igfs_window__readable_locked(const struct igfs_window *w, const struct igfs_wreader *r)
+{
+	if (r->pending_len)
+		return true;
+	return r->real < w->end || r->real < w->start;
+}
+
+ssize_t igfs_window__read_locked(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
+				 size_t size, struct igfs_buf *out)
+{
+	bool sequential = off == r->pos;
+	size_t done = 0, n, base;
+	uint64_t real, avail;
+
+	if (!size)
+		return 0;
+	if (sequential) {
+		real = r->real;
+	} else {
+		/* A seek: offsets are stream offsets again (tail, less, bash `read`). */
+		real = off;
+		r->pending_len = 0;
+		r->seq_known = false;
+		if (real < w->start)
+			return -ENODATA;
+		if (real > w->end)
+			real = w->end;
+	}
+
+	/* Overtaken again with a marker half out: the rest of it goes first. */
+	if (sequential && real < w->start && !r->pending_len) {
+		uint64_t seq, l0 = first_line(w, &seq);
+
+		if (r->started) {
+			uint64_t missed = r->seq_known && seq > r->seq ? seq - r->seq : 0;
+			int len;
+
+			/* A reader cut mid-line gets its fragment ended first. */
+			len = snprintf(r->pending, sizeof(r->pending), "%s{\"lost\":%llu}\n",
+				       r->midline ? "\n" : "", (unsigned long long)missed);
+			r->midline = false;
+			r->pending_len = (uint8_t)len;
+			r->lost += missed;
+		}
+		real = l0;
+		r->seq = seq;
+		r->seq_known = true;
+	}
+
+	done = take_pending(r, size, out);
+	if (real < w->start) {
+		if (!done)
+			return -ENOMEM;
+		goto out;
+	}
+	avail = w->end - real;
+	if (done == size || !avail) {
+		if (!done) {
+			if (w->closed)
+				return 0;
+			return -EAGAIN;
+		}
+		goto out;
+	}
+	n = (size_t)IGFS_MIN((uint64_t)(size - done), avail);
+	if (igfs_buf_reserve(out, n))
+		return done ? (ssize_t)done : -ENOMEM;
+	base = out->len;
+	ring_copy(w, real, n, out->data + base);
+	/* Do not cut a line when a whole one fits: readers stay on line starts. */
+	if (sequential && n < avail) {
+		const char *nl = memrchr(out->data + base, '\n', n);
+
+		if (nl)
+			n = (size_t)(nl - (out->data + base)) + 1;
+	}
+	out->len = base + n;
+	out->data[out->len] = '\0';
+	r->midline = out->data[out->len - 1] != '\n';
+	real += n;
+	r->seq = igfs_window__seq_at_locked(w, real);
+	r->seq_known = true;
+	done += n;
+out:
+	r->started = true;
+	r->pos = off + done;
+	r->real = real;
+	return (ssize_t)done;
+}
