@@ -99,6 +99,23 @@ static const char *log_last_line(const struct igfs_buf *log, char *out, size_t n
 	return out;
 }
 
+/* The program libbpf says failed to load ("prog 'x': failed to load"), if any. */
+static bool log_failed_prog(const struct igfs_buf *log, char *out, size_t n)
+{
+	const char *p, *q;
+
+	if (!log || !log->data)
+		return false;
+	for (p = log->data; (p = strstr(p, "prog '")); p++) {
+		q = strchr(p + 6, '\'');
+		if (q && !strncmp(q, "': failed to load", 17)) {
+			snprintf(out, n, "%.*s", (int)(q - p - 6), p + 6);
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct bpf_object *gadget_open_obj(const struct igfs_gadget *g, const char *pin_root,
 					  const char *btf_path, struct igfs_buf *log,
 					  struct igfs_diag *diag)
@@ -818,16 +835,24 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 
 	err = bpf_object__load(run->obj);
 	if (err) {
+		char pname[128];
+
 		err = -errno;
 		log_last_line(opts->log, last, sizeof(last));
 		if (err == -EPERM && geteuid() != 0) {
 			igfs_diag_set(diag, "loading the eBPF programs needs root (or CAP_BPF and CAP_PERFMON)");
+		} else if ((err == -EACCES || err == -EINVAL) &&
+			   log_failed_prog(opts->log, pname, sizeof(pname))) {
+			/* The verifier says EACCES (or EINVAL) and libbpf names the program. */
+			igfs_diag_set(diag, "the kernel's verifier refused program '%s' (%s); its log is in the gadget's log file",
+				      pname, strerror(-err));
+			err = -EIO;
 		} else {
 			igfs_diag_set(diag, "loading the eBPF programs failed: %s%s%s (see log)",
 				      strerror(-err), *last ? "; " : "", last);
 			err = err == -EPERM ? -EPERM : -EIO;
 		}
-		log_line(opts->log, "load failed: %s", strerror(-err));
+		log_line(opts->log, "load failed: %s", diag ? diag->msg : strerror(-err));
 		goto err_out;
 	}
 	run->boot_to_real_ns = igfs_boot_to_realtime_offset();
