@@ -471,14 +471,21 @@ int igfs_gd__fetch(struct igfs_gd *gd, size_t idx, bool drain)
 	struct igfs_diag diag = {};
 	int err;
 
+	uint64_t t0 = igfs_now_mono_ns(), t1;
+
 	if (!d->src)
 		return -ENOENT;
 	/* The BPF syscalls run without the state lock (STYLE §9.5). */
 	err = igfs_source__fetch(d->src, drain, &recs, &diag);
 	if (err)
 		goto out;
+	t1 = igfs_now_mono_ns();
 	pthread_mutex_lock(&gd->lock);
 	err = gd_render(gd, d, &recs, now_real_ns(), &t, &diag);
+	if (!err)
+		pr_debug("gadget '%s': %s '%s': %zu records fetched in %.1f ms, %zu bytes rendered in %.1f ms",
+			 gd->name, igfs_ds_kind_str(d->ds->kind), d->ds->name, recs.n,
+			 (double)(t1 - t0) / 1e6, t->len, (double)(igfs_now_mono_ns() - t1) / 1e6);
 	if (!err) {
 		old = d->table;
 		d->table = t;

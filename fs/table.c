@@ -9,9 +9,8 @@
 #include "table.h"
 
 struct sort_ctx {
-	const struct igfs_enc_sort *sort;
-	const char *base;
-	size_t rec_size;
+	const uint8_t *keys; /* one normalised sort key per record */
+	size_t key_size;
 };
 
 static int table_cmp(const void *a, const void *b, void *arg)
@@ -20,7 +19,7 @@ static int table_cmp(const void *a, const void *b, void *arg)
 	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
 	int r;
 
-	r = igfs_enc__sort_cmp(c->sort, c->base + ia * c->rec_size, c->base + ib * c->rec_size);
+	r = memcmp(c->keys + ia * c->key_size, c->keys + ib * c->key_size, c->key_size);
 	if (r)
 		return r;
 	/* Stable: equal records keep their fetch order. */
@@ -55,14 +54,30 @@ int igfs_table__render(const struct igfs_ds *ds, const struct igfs_enc_ctx *ctx,
 			err = igfs_enc__sort_keys(ds->enc, &s);
 		if (err)
 			goto err_out;
-		if (s) {
-			struct sort_ctx c = { s, recs->data, recs->rec_size };
+		if (s && igfs_enc__sort_key_size(s)) {
+			/* Keys made once per record, then memcmp: no plan walk per comparison. */
+			struct sort_ctx c = { .key_size = igfs_enc__sort_key_size(s) };
+			uint8_t *keys = igfs_reallocarray(NULL, n, c.key_size);
 
+			if (!keys) {
+				err = -ENOMEM;
+				goto err_out;
+			}
+			for (i = 0; i < n; i++)
+				igfs_enc__sort_key(s, (const char *)recs->data + i * recs->rec_size,
+						   keys + i * c.key_size);
+			c.keys = keys;
 			qsort_r(idx, n, sizeof(*idx), table_cmp, &c);
+			free(keys);
 		}
 	}
 	if (limit && n > limit)
 		n = (size_t)limit;
+	/* One allocation for the whole table in the common case. */
+	if (n && igfs_buf_reserve(&out, n * (recs->rec_size * 2 + 64))) {
+		err = -ENOMEM;
+		goto err_out;
+	}
 	for (i = 0; i < n; i++) {
 		err = igfs_enc__line(ds->enc, ctx, (const char *)recs->data + idx[i] * recs->rec_size,
 				     recs->rec_size, &out);

@@ -2964,3 +2964,101 @@ int igfs_enc__sort_keys(const struct igfs_enc *enc, struct igfs_enc_sort **ret)
 	*ret = sort;
 	return 0;
 }
+
+static size_t enc_sort_part_size(const struct enc_op *op)
+{
+	switch (op->kind) {
+	case ENC_STR:
+		return op->count;
+	case ENC_IPADDR:
+	case ENC_INT128:
+		return 16;
+	default:
+		return 8;
+	}
+}
+
+size_t igfs_enc__sort_key_size(const struct igfs_enc_sort *sort)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sort->n; i++)
+		n += enc_sort_part_size(&sort->keys[i].op);
+	return n;
+}
+
+static void enc_put_be(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+void igfs_enc__sort_key(const struct igfs_enc_sort *sort, const void *rec, uint8_t *out)
+{
+	const uint8_t *r = rec;
+	size_t i, j, n;
+
+	/* Byte strings that memcmp orders exactly as igfs_enc__sort_cmp does. */
+	for (i = 0; i < sort->n; i++) {
+		const struct enc_op *op = &sort->keys[i].op;
+
+		n = enc_sort_part_size(op);
+		switch (op->kind) {
+		case ENC_STR: {
+			const uint8_t *s = r + op->off, *nul = memchr(s, 0, op->count);
+			size_t len = nul ? (size_t)(nul - s) : op->count;
+
+			memcpy(out, s, len);
+			memset(out + len, 0, n - len);
+			break;
+		}
+		case ENC_IPADDR:
+			memcpy(out, r + op->off, 16);
+			break;
+		case ENC_FLOAT: {
+			double d;
+			uint64_t u;
+
+			if (op->size == 4) {
+				float f;
+
+				memcpy(&f, r + op->off, 4);
+				d = f;
+			} else {
+				memcpy(&d, r + op->off, 8);
+			}
+			memcpy(&u, &d, 8);
+			/* IEEE 754 total order for memcmp: flip negatives, set positives' sign. */
+			u = (u >> 63) ? ~u : u | (1ull << 63);
+			enc_put_be(out, u);
+			break;
+		}
+		case ENC_INT128: {
+			unsigned __int128 x;
+
+			memcpy(&x, r + op->off, 16);
+			if (op->flags & ENC_F_SIGNED)
+				x ^= (unsigned __int128)1 << 127;
+			enc_put_be(out, (uint64_t)(x >> 64));
+			enc_put_be(out + 8, (uint64_t)x);
+			break;
+		}
+		default: {
+			uint64_t v = enc_read_int(op, r);
+
+			if (op->flags & ENC_F_SIGNED)
+				v ^= 1ull << 63;
+			enc_put_be(out, v);
+			break;
+		}
+		}
+		if (sort->keys[i].desc)
+			for (j = 0; j < n; j++)
+				out[j] = (uint8_t)~out[j];
+		out += n;
+	}
+}

@@ -96,6 +96,12 @@ int igfs_enc__sort_new(const struct igfs_enc *enc, const char *spec, struct igfs
 int igfs_enc__sort_keys(const struct igfs_enc *enc, struct igfs_enc_sort **ret);
 int igfs_enc__sort_cmp(const struct igfs_enc_sort *sort, const void *a, const void *b);
 void igfs_enc__sort_free(struct igfs_enc_sort *sort);
+/*
+ * The same order as bytes: igfs_enc__sort_key writes igfs_enc__sort_key_size
+ * bytes for @rec such that memcmp of two keys orders as igfs_enc__sort_cmp.
+ */
+size_t igfs_enc__sort_key_size(const struct igfs_enc_sort *sort);
+void igfs_enc__sort_key(const struct igfs_enc_sort *sort, const void *rec, uint8_t *out);
 
 /* uid/gid -> name tables, read once from passwd/group style files. */
 int igfs_names__load(const char *passwd, const char *group, struct igfs_names **ret);

@@ -350,7 +350,7 @@ static int gadget_get_u32_var(struct bpf_object *obj, const char *var, __u32 *re
 }
 
 static int gadget_fix_maps(const struct igfs_gadget *g, struct bpf_object *obj, bool perf_mode,
-			   struct igfs_buf *log, struct igfs_diag *diag)
+			   __u32 *ring_sizes, struct igfs_buf *log, struct igfs_diag *diag)
 {
 	struct bpf_map *map;
 	size_t i;
@@ -365,6 +365,7 @@ static int gadget_fix_maps(const struct igfs_gadget *g, struct bpf_object *obj, 
 			map = bpf_object__find_map_by_name(obj, ds->map);
 			if (!map || bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
 				continue;
+			ring_sizes[i] = bpf_map__max_entries(map);
 			if (!ds->tracer_map) {
 				igfs_diag_set(diag, "tracer '%s': map '%s' is a ring buffer not declared with GADGET_TRACER_MAP, so it cannot fall back to a perf buffer",
 					      ds->name, ds->map);
@@ -716,6 +717,7 @@ void igfs_run__free(struct igfs_run *run)
 	destroy_links(run->links, run->n_links);
 	free(run->links);
 	free(run->link_progs);
+	free(run->ring_sizes);
 	bpf_object__close(run->obj);
 	free(run);
 }
@@ -826,7 +828,12 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 			}
 		}
 	}
-	err = gadget_fix_maps(g, run->obj, run->perf_mode, opts->log, diag);
+	run->ring_sizes = calloc(g->info->n_ds + 1, sizeof(*run->ring_sizes));
+	if (!run->ring_sizes) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	err = gadget_fix_maps(g, run->obj, run->perf_mode, run->ring_sizes, opts->log, diag);
 	if (err)
 		goto err_out;
 	err = gadget_set_params(g, run->obj, opts, diag);

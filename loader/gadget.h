@@ -75,6 +75,7 @@ struct igfs_run {
 	struct bpf_program **link_progs; /* the program of each link */
 	size_t n_links;
 	bool perf_mode;	 /* tracer maps are perf event arrays */
+	__u32 *ring_sizes; /* per data source: the tracer map's ring size as declared */
 	int64_t boot_to_real_ns;
 	long tz_offset_s;
 };

@@ -14,13 +14,14 @@
 
 #include "source.h"
 
-#define PERF_BUFFER_PAGES 64  /* per CPU, as Inspektor Gadget */
-#define MAP_BATCH	  512 /* entries per batched lookup */
+#define PERF_BUFFER_PAGES 64  /* per CPU, as Inspektor Gadget, for plain perf arrays */
+#define MAP_BATCH	  4096 /* entries per batched lookup */
 #define DRAIN_FULL	  (-ENOSPC) /* sample callback: the batch is full */
 #define ITER_CHUNK	  65536
 
 struct igfs_source {
 	struct igfs_run *run;
+	size_t idx;
 	const struct igfs_ds *ds;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
@@ -128,8 +129,25 @@ static int src_new_tracer(struct igfs_source *src, struct igfs_diag *diag)
 			return err;
 		}
 	} else {
-		src->pb = perf_buffer__new(bpf_map__fd(map), PERF_BUFFER_PAGES, src_pb_sample,
-					   src_pb_lost, src, NULL);
+		size_t pages = PERF_BUFFER_PAGES;
+		__u32 ring = src->run->ring_sizes ? src->run->ring_sizes[src->idx] : 0;
+		long page = sysconf(_SC_PAGESIZE);
+		int ncpus = libbpf_num_possible_cpus();
+
+		/*
+		 * A ring buffer turned perf buffer keeps the memory the gadget asked
+		 * for: its ring size spread over the CPUs, in a power of two of pages
+		 * (what perf requires), at least two.
+		 */
+		if (ring && page > 0 && ncpus > 0) {
+			size_t want = ring / (size_t)ncpus / (size_t)page;
+
+			pages = 2;
+			while (pages * 2 <= want && pages < 4096)
+				pages *= 2;
+		}
+		src->pb = perf_buffer__new(bpf_map__fd(map), pages, src_pb_sample, src_pb_lost,
+					   src, NULL);
 		if (!src->pb) {
 			err = -errno;
 			igfs_diag_set(diag, "tracer '%s': cannot open perf buffer '%s': %s",
@@ -162,6 +180,7 @@ int igfs_source__new(struct igfs_run *run, size_t ds_index, struct igfs_source *
 	if (!src)
 		return -ENOMEM;
 	src->run = run;
+	src->idx = ds_index;
 	src->ds = &run->g->info->ds[ds_index];
 	src->lost_fd = -1;
 	src->map_fd = -1;
