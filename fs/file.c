@@ -243,7 +243,13 @@ static int open_events(fuse_req_t req, struct igfs_fh *fh, const struct igfs_nod
 	igfs_gd__reader(gd, +1);
 	fh->reader = true;
 	pthread_mutex_lock(&gd->lock);
-	start = gd->fs->opts.autostart && gd->state != IGFS_GD_RUNNING;
+	/*
+	 * A table kept from the last run (SPEC §8: interval 0, flush-on-stop) is
+	 * what the user stopped the gadget for: serve it rather than autostart,
+	 * which would throw it away.
+	 */
+	start = gd->fs->opts.autostart && gd->state != IGFS_GD_RUNNING &&
+		!(gd->g->info->ds[n->idx].kind == IGFS_DS_MAPITER && gd->dsrt[n->idx].table);
 	pthread_mutex_unlock(&gd->lock);
 	if (start) {
 		err = igfs_gd__start(gd, true);

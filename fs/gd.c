@@ -206,6 +206,7 @@ void igfs_gd__free(struct igfs_gd *gd)
 			igfs_window__put(gd->dsrt[i].win);
 			igfs_table__put(gd->dsrt[i].table);
 			igfs_records__free(&gd->dsrt[i].recs);
+			igfs_lines__free(&gd->dsrt[i].lines);
 		}
 	}
 	if (gd->values) {
@@ -268,6 +269,8 @@ static void gd_teardown(struct igfs_gd *gd, struct igfs_run *run, bool final_fet
 		igfs_source__free(d->src);
 		d->src = NULL;
 		gd_close_window(d->win);
+		/* Names and stacks die with the run: nothing may encode with them later. */
+		memset(&d->ectx, 0, sizeof(d->ectx));
 	}
 	igfs_stacks__free(gd->stacks);
 	gd->stacks = NULL;
@@ -317,6 +320,7 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 	opts.n_mntns = gd->n_mntns;
 	opts.filter_mntns = gd->n_mntns > 0;
 	opts.force_perf = gd->fs->opts.force_perf;
+	opts.pin_root = gd->fs->opts.pin_root[0] ? gd->fs->opts.pin_root : NULL;
 	pthread_mutex_unlock(&gd->lock);
 	opts.log = &log;
 
@@ -345,6 +349,7 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 		kept = d->table;
 		d->table = NULL;
 		igfs_records__free(&d->recs);
+		igfs_lines__free(&d->lines);
 		pthread_mutex_unlock(&gd->lock);
 		igfs_table__put(kept);
 
@@ -456,51 +461,62 @@ void igfs_gd__reader(struct igfs_gd *gd, int delta)
 
 /* ----- tables: stats and snapshot ----- */
 
-/* Render @d's records with the current sort and limit. Caller holds gd->lock. */
-static int gd_render(struct igfs_gd *gd, struct igfs_dsrt *d, const struct igfs_records *recs,
-		     int64_t time_ns, struct igfs_table **ret, struct igfs_diag *diag)
-{
-	return igfs_table__render(d->ds, &d->ectx, recs, gd->sort, gd->limit, time_ns, ret, diag);
-}
-
 int igfs_gd__fetch(struct igfs_gd *gd, size_t idx, bool drain)
 {
 	struct igfs_dsrt *d = &gd->dsrt[idx];
 	struct igfs_records recs = { .rec_size = d->ds->rec_size };
-	struct igfs_table *t = NULL, *old;
+	struct igfs_lines lines = {};
+	struct igfs_table *t = NULL, *old = NULL;
 	struct igfs_diag diag = {};
+	uint64_t t0 = igfs_now_mono_ns(), t1, t2, limit, gen;
+	char *sort = NULL;
 	int err;
-
-	uint64_t t0 = igfs_now_mono_ns(), t1;
 
 	if (!d->src)
 		return -ENOENT;
-	/* The BPF syscalls run without the state lock (STYLE §9.5). */
+	/* BPF syscalls and encoding run without the state lock (STYLE §9.5). */
 	err = igfs_source__fetch(d->src, drain, &recs, &diag);
 	if (err)
 		goto out;
 	t1 = igfs_now_mono_ns();
+	err = igfs_lines__encode(d->ds, &d->ectx, &recs, &lines, &diag);
+	if (err)
+		goto out;
+	t2 = igfs_now_mono_ns();
 	pthread_mutex_lock(&gd->lock);
-	err = gd_render(gd, d, &recs, now_real_ns(), &t, &diag);
-	if (!err)
-		pr_debug("gadget '%s': %s '%s': %zu records fetched in %.1f ms, %zu bytes rendered in %.1f ms",
-			 gd->name, igfs_ds_kind_str(d->ds->kind), d->ds->name, recs.n,
-			 (double)(t1 - t0) / 1e6, t->len, (double)(igfs_now_mono_ns() - t1) / 1e6);
-	if (!err) {
-		old = d->table;
-		d->table = t;
-		d->table_gen = gd->view_gen;
-		igfs_records__free(&d->recs);
-		d->recs = recs;
-		recs = (struct igfs_records){};
-	}
+	sort = strdup(gd->sort);
+	limit = gd->limit;
+	gen = gd->view_gen;
 	pthread_mutex_unlock(&gd->lock);
-	if (!err) {
-		igfs_table__put(old);
-		igfs_file__table_ready(d);
+	if (!sort) {
+		err = -ENOMEM;
+		goto out;
 	}
+	err = igfs_table__view(d->ds, &recs, &lines, sort, limit, now_real_ns(), &t, &diag);
+	if (err)
+		goto out;
+	pr_debug("gadget '%s': %s '%s': %zu records fetched in %.1f ms, encoded in %.1f ms, viewed in %.1f ms",
+		 gd->name, igfs_ds_kind_str(d->ds->kind), d->ds->name, recs.n,
+		 (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+		 (double)(igfs_now_mono_ns() - t2) / 1e6);
+	pthread_mutex_lock(&gd->lock);
+	old = d->table;
+	d->table = t;
+	d->table_gen = gen;
+	/* Keep what a later sort or limit change needs: records and their lines. */
+	igfs_records__free(&d->recs);
+	igfs_lines__free(&d->lines);
+	d->recs = recs;
+	d->lines = lines;
+	recs = (struct igfs_records){};
+	lines = (struct igfs_lines){};
+	pthread_mutex_unlock(&gd->lock);
+	igfs_table__put(old);
+	igfs_file__table_ready(d);
 out:
+	free(sort);
 	igfs_records__free(&recs);
+	igfs_lines__free(&lines);
 	if (err) {
 		pr_warn("gadget '%s': %s", gd->name, diag.msg);
 		gd_set_error(gd, diag.msg);
@@ -515,9 +531,10 @@ struct igfs_table *igfs_gd__table(struct igfs_gd *gd, size_t idx)
 	struct igfs_diag diag = {};
 
 	pthread_mutex_lock(&gd->lock);
-	if (d->table && d->table_gen != gd->view_gen && d->recs.n) {
-		/* sort or limit changed: the same interval, seen the new way. */
-		if (!gd_render(gd, d, &d->recs, d->table->time_ns, &t, &diag)) {
+	if (d->table && d->table_gen != gd->view_gen) {
+		/* sort or limit changed: the same lines, seen the new way (no maps needed). */
+		if (!igfs_table__view(d->ds, &d->recs, &d->lines, gd->sort, gd->limit,
+				      d->table->time_ns, &t, &diag)) {
 			old = d->table;
 			d->table = t;
 			d->table_gen = gd->view_gen;

@@ -36,6 +36,7 @@ struct igfs_fs_opts {
 	bool mode_set;	  /* mode given on the command line */
 	bool autostart;
 	bool force_perf;  /* tracers on perf buffers */
+	char pin_root[64]; /* this mount's bpffs directory for pinned maps */
 };
 
 /* The mount: options, gadgets, the pump. */
@@ -90,7 +91,8 @@ struct igfs_dsrt {
 	bool pumped;		   /* registered with the pump */
 	/* Map iterators and iterators; guarded by gd->lock. */
 	struct igfs_table *table;  /* the last complete table (kept after stop), or NULL */
-	struct igfs_records recs;  /* map iterators: the records behind it, for re-sorting */
+	struct igfs_records recs;  /* the records behind it, for re-sorting */
+	struct igfs_lines lines;   /* and their lines, encoded once */
 	uint64_t table_gen;	   /* the sort/limit generation the table was rendered for */
 	uint64_t next_fetch_ns;	   /* pump: CLOCK_MONOTONIC of the next interval fetch */
 	uint64_t sched_interval_ns; /* pump: the interval next_fetch_ns was set with */

@@ -204,7 +204,6 @@ static void load_path(struct igfs_fs *fs, const char *path)
 {
 	struct igfs_image_set *set = NULL;
 	struct igfs_diag diag = {};
-	size_t i;
 	int err;
 
 	err = igfs_oci__load(path, &set, &diag);
@@ -212,8 +211,9 @@ static void load_path(struct igfs_fs *fs, const char *path)
 		pr_warn("%s, ignoring", diag.msg);
 		return;
 	}
-	for (i = 0; i < set->n; i++) {
-		struct igfs_image *img = igfs_image_set__take(set, i);
+	/* take() removes the entry: always take the first one left. */
+	while (set->n) {
+		struct igfs_image *img = igfs_image_set__take(set, 0);
 		struct igfs_gadget *g = NULL;
 		struct igfs_gd *gd = NULL;
 
@@ -440,6 +440,68 @@ static int shutdown_setup(struct igfs_shutdown *sd)
 	return err;
 }
 
+/*
+ * Pinned maps (LIBBPF_PIN_BY_NAME) live in a directory of this daemon's own,
+ * /sys/fs/bpf/igfs/<pid>: gadgets of one mount share them, across restarts
+ * too, and the directory goes at exit. Directories of daemons that are gone
+ * (killed with SIGKILL) are removed at the next start.
+ */
+#define IGFS_PIN_BASE "/sys/fs/bpf/igfs"
+
+static void pin_dir_remove(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path))
+			pr_warn("cannot remove pinned map '%s': %s", path, strerror(errno));
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("cannot remove '%s': %s", dir, strerror(errno));
+}
+
+static void pin_dirs_prepare(struct igfs_fs *fs)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (mkdir(IGFS_PIN_BASE, 0700) && errno != EEXIST) {
+		pr_warn("cannot create %s (%s): gadgets cannot pin maps", IGFS_PIN_BASE,
+			strerror(errno));
+		return;
+	}
+	d = opendir(IGFS_PIN_BASE);
+	while (d && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.' || *end || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) && errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", IGFS_PIN_BASE, de->d_name);
+			pin_dir_remove(path);
+		}
+	}
+	if (d)
+		closedir(d);
+	snprintf(fs->opts.pin_root, sizeof(fs->opts.pin_root), "%s/%d", IGFS_PIN_BASE,
+		 (int)getpid());
+	if (mkdir(fs->opts.pin_root, 0700) && errno != EEXIST) {
+		pr_warn("cannot create %s (%s): gadgets cannot pin maps", fs->opts.pin_root,
+			strerror(errno));
+		fs->opts.pin_root[0] = '\0';
+	}
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -576,6 +638,8 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	}
 	sd_started = true;
+	/* After the fork of fuse_daemonize: the directory is named by our pid. */
+	pin_dirs_prepare(&fs);
 	err = igfs_pump__new(&fs.pump);
 	if (err) {
 		pr_err("cannot start the pump thread: %s", strerror(-err));
@@ -614,6 +678,8 @@ out_se:
 		igfs_gd__free(fs.gds[i]);
 	fs.n_gds = 0;
 	igfs_pump__free(fs.pump);
+	if (fs.opts.pin_root[0])
+		pin_dir_remove(fs.opts.pin_root);
 	fuse_session_destroy(se);
 out_fs:
 	for (i = 0; i < fs.n_gds; i++)

@@ -1,12 +1,52 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Tables: sort record indices (qsort_r over the raw records, comparing by
- * the plan's sort keys), then encode each line once.
+ * Tables: lines encoded once per fetch; views sort record indices (by keys
+ * normalised to bytes once per record, then memcmp) and copy the lines.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "table.h"
+
+void igfs_lines__free(struct igfs_lines *l)
+{
+	zfree(&l->data);
+	zfree(&l->off);
+	l->n = 0;
+}
+
+int igfs_lines__encode(const struct igfs_ds *ds, const struct igfs_enc_ctx *ctx,
+		       const struct igfs_records *recs, struct igfs_lines *out,
+		       struct igfs_diag *diag)
+{
+	struct igfs_buf b = {};
+	size_t *off, i;
+	int err = 0;
+
+	off = calloc(recs->n + 1, sizeof(*off));
+	/* One allocation for the whole table in the common case. */
+	if (!off || (recs->n && igfs_buf_reserve(&b, recs->n * (recs->rec_size * 2 + 64)))) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	for (i = 0; i < recs->n; i++) {
+		off[i] = b.len;
+		err = igfs_enc__line(ds->enc, ctx, (const char *)recs->data + i * recs->rec_size,
+				     recs->rec_size, &b);
+		if (err)
+			goto err_out;
+	}
+	off[recs->n] = b.len;
+	out->data = b.data;
+	out->off = off;
+	out->n = recs->n;
+	return 0;
+err_out:
+	igfs_diag_set(diag, "out of memory");
+	igfs_buf_free(&b);
+	free(off);
+	return err;
+}
 
 struct sort_ctx {
 	const uint8_t *keys; /* one normalised sort key per record */
@@ -26,20 +66,52 @@ static int table_cmp(const void *a, const void *b, void *arg)
 	return ia < ib ? -1 : ia > ib;
 }
 
-int igfs_table__render(const struct igfs_ds *ds, const struct igfs_enc_ctx *ctx,
-		       const struct igfs_records *recs, const char *sort, uint64_t limit,
-		       int64_t time_ns, struct igfs_table **ret, struct igfs_diag *diag)
+static int table_sort(const struct igfs_ds *ds, const struct igfs_records *recs, const char *sort,
+		      size_t *idx, struct igfs_diag *diag)
 {
 	struct igfs_enc_sort *s = NULL;
-	struct igfs_buf out = {};
+	struct sort_ctx c = {};
+	uint8_t *keys = NULL;
+	size_t i, n = recs->n;
+	int err = 0;
+
+	if (sort && *sort)
+		err = igfs_enc__sort_new(ds->enc, sort, &s, diag);
+	else if (ds->kind == IGFS_DS_MAPITER)
+		err = igfs_enc__sort_keys(ds->enc, &s);
+	if (err || !s)
+		return err;
+	c.key_size = igfs_enc__sort_key_size(s);
+	if (c.key_size) {
+		/* Keys made once per record, then memcmp: no plan walk per comparison. */
+		keys = igfs_reallocarray(NULL, n, c.key_size);
+		if (!keys) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			igfs_enc__sort_key(s, (const char *)recs->data + i * recs->rec_size,
+					   keys + i * c.key_size);
+		c.keys = keys;
+		qsort_r(idx, n, sizeof(*idx), table_cmp, &c);
+	}
+out:
+	free(keys);
+	igfs_enc__sort_free(s);
+	return err;
+}
+
+int igfs_table__view(const struct igfs_ds *ds, const struct igfs_records *recs,
+		     const struct igfs_lines *lines, const char *sort, uint64_t limit,
+		     int64_t time_ns, struct igfs_table **ret, struct igfs_diag *diag)
+{
 	struct igfs_table *t;
-	size_t *idx = NULL, i, n;
+	size_t *idx = NULL, i, n = lines->n, len = 0;
 	int err = 0;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	n = recs->n;
 	if (n) {
 		idx = calloc(n, sizeof(*idx));
 		if (!idx) {
@@ -48,57 +120,35 @@ int igfs_table__render(const struct igfs_ds *ds, const struct igfs_enc_ctx *ctx,
 		}
 		for (i = 0; i < n; i++)
 			idx[i] = i;
-		if (sort && *sort)
-			err = igfs_enc__sort_new(ds->enc, sort, &s, diag);
-		else if (ds->kind == IGFS_DS_MAPITER)
-			err = igfs_enc__sort_keys(ds->enc, &s);
+		err = table_sort(ds, recs, sort, idx, diag);
 		if (err)
 			goto err_out;
-		if (s && igfs_enc__sort_key_size(s)) {
-			/* Keys made once per record, then memcmp: no plan walk per comparison. */
-			struct sort_ctx c = { .key_size = igfs_enc__sort_key_size(s) };
-			uint8_t *keys = igfs_reallocarray(NULL, n, c.key_size);
-
-			if (!keys) {
-				err = -ENOMEM;
-				goto err_out;
-			}
-			for (i = 0; i < n; i++)
-				igfs_enc__sort_key(s, (const char *)recs->data + i * recs->rec_size,
-						   keys + i * c.key_size);
-			c.keys = keys;
-			qsort_r(idx, n, sizeof(*idx), table_cmp, &c);
-			free(keys);
-		}
 	}
 	if (limit && n > limit)
 		n = (size_t)limit;
-	/* One allocation for the whole table in the common case. */
-	if (n && igfs_buf_reserve(&out, n * (recs->rec_size * 2 + 64))) {
+	for (i = 0; i < n; i++)
+		len += lines->off[idx[i] + 1] - lines->off[idx[i]];
+	t->data = malloc(len ? len : 1);
+	if (!t->data) {
 		err = -ENOMEM;
 		goto err_out;
 	}
 	for (i = 0; i < n; i++) {
-		err = igfs_enc__line(ds->enc, ctx, (const char *)recs->data + idx[i] * recs->rec_size,
-				     recs->rec_size, &out);
-		if (err)
-			goto err_out;
+		size_t l = lines->off[idx[i] + 1] - lines->off[idx[i]];
+
+		memcpy(t->data + t->len, lines->data + lines->off[idx[i]], l);
+		t->len += l;
 	}
-	t->data = out.data;
-	t->len = out.len;
 	t->entries = n;
-	t->fetched = recs->n;
+	t->fetched = lines->n;
 	t->time_ns = time_ns;
 	atomic_init(&t->refs, 1);
-	igfs_enc__sort_free(s);
 	free(idx);
 	*ret = t;
 	return 0;
 err_out:
 	if (err == -ENOMEM)
 		igfs_diag_set(diag, "out of memory");
-	igfs_enc__sort_free(s);
-	igfs_buf_free(&out);
 	free(idx);
 	free(t);
 	return err;

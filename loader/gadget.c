@@ -22,7 +22,6 @@
 
 #include "gadget.h"
 
-#define IGFS_PIN_ROOT	  "/sys/fs/bpf/igfs"
 #define IGFS_LOG_CAP	  (1u << 20)
 #define DISABLED_TARGET	  "gadget_program_disabled"
 
@@ -39,22 +38,25 @@ __attribute__((format(printf, 2, 0))) static int loader_print(enum libbpf_print_
 	va_list aq;
 
 	if (b && (level != LIBBPF_DEBUG || igfs_log_get_level() >= IGFS_LOG_DEBUG)) {
-		char line[4096];
+		char *line = NULL;
 		int n;
 
+		/* libbpf prints a whole verifier log in one call: no fixed-size buffer. */
 		va_copy(aq, ap);
-		n = vsnprintf(line, sizeof(line), fmt, aq);
+		n = vasprintf(&line, fmt, aq);
 		va_end(aq);
 		if (n > 0) {
+			igfs_buf_append(b, line, (size_t)n);
 			/* Keep the tail: the verifier's last lines say why. */
 			if (b->len > IGFS_LOG_CAP) {
-				size_t cut = b->len / 2;
+				size_t cut = b->len - IGFS_LOG_CAP / 2;
 
 				memmove(b->data, b->data + cut, b->len - cut);
 				b->len -= cut;
+				b->data[b->len] = '\0';
 			}
-			igfs_buf_append(b, line, strnlen(line, sizeof(line)));
 		}
+		free(line);
 	}
 	igfs_vlog(IGFS_LOG_DEBUG, fmt, ap);
 	return 0;
@@ -774,7 +776,7 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 	struct bpf_program *prog;
 	char last[512], btf_path[64] = "";
 	struct igfs_run *run;
-	size_t i;
+	size_t i, n;
 	int err;
 
 	for (i = 0; i < g->n_progs; i++) {
@@ -800,9 +802,7 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 		log_line(opts->log, "perf buffers forced: CO-RE against BTF without ring buffer helpers");
 	}
 
-	if (mkdir(IGFS_PIN_ROOT, 0700) && errno != EEXIST)
-		pr_debug("cannot create %s: %s", IGFS_PIN_ROOT, strerror(errno));
-	run->obj = gadget_open_obj(g, IGFS_PIN_ROOT, btf_path[0] ? btf_path : NULL, opts->log,
+	run->obj = gadget_open_obj(g, opts->pin_root, btf_path[0] ? btf_path : NULL, opts->log,
 				   diag);
 	if (!run->obj) {
 		err = -errno;
@@ -848,6 +848,11 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 		log_last_line(opts->log, last, sizeof(last));
 		if (err == -EPERM && geteuid() != 0) {
 			igfs_diag_set(diag, "loading the eBPF programs needs root (or CAP_BPF and CAP_PERFMON)");
+		} else if (opts->log && opts->log->data &&
+			   strstr(opts->log->data, "couldn't reuse pinned map")) {
+			igfs_diag_set(diag, "a pinned map under %s does not match this gadget's definition (another gadget of this mount pins a different map of the same name); see log",
+				      opts->pin_root ? opts->pin_root : "bpffs");
+			err = -EIO;
 		} else if ((err == -EACCES || err == -EINVAL) &&
 			   log_failed_prog(opts->log, pname, sizeof(pname))) {
 			/* The verifier says EACCES (or EINVAL) and libbpf names the program. */
@@ -885,7 +890,9 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 			goto err_out;
 		}
 	}
-	log_line(opts->log, "started: %zu programs attached with %zu links", g->n_progs,
+	for (i = 0, n = 0; i < g->n_progs; i++)
+		n += !g->progs[i].disabled;
+	log_line(opts->log, "started: %zu of %zu programs attached (%zu links)", n, g->n_progs,
 		 run->n_links);
 	log_capture = saved;
 	*ret = run;

@@ -65,6 +65,7 @@ struct igfs_start_opts {
 	size_t n_mntns;
 	bool filter_mntns;	/* turn the mntns filter on (even with 0 ids) */
 	bool force_perf;	/* tracers on perf buffers even where ring buffers work */
+	const char *pin_root;	/* bpffs directory for LIBBPF_PIN_BY_NAME maps; NULL: none */
 	struct igfs_buf *log;	/* receives libbpf and verifier output; may be NULL */
 };
 

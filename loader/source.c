@@ -26,6 +26,7 @@ struct igfs_source {
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
 	int lost_fd; /* <map>_lost_samples, -1 if absent */
+	__u64 *lost_prev; /* its per-CPU values at the last look */
 	int map_fd;  /* map iterators */
 	int ncpus;
 	/* Valid during one drain only. */
@@ -101,6 +102,7 @@ void igfs_source__free(struct igfs_source *src)
 		return;
 	ring_buffer__free(src->rb);
 	perf_buffer__free(src->pb);
+	free(src->lost_prev);
 	free(src);
 }
 
@@ -141,9 +143,11 @@ static int src_new_tracer(struct igfs_source *src, struct igfs_diag *diag)
 		 */
 		if (ring && page > 0 && ncpus > 0) {
 			size_t want = ring / (size_t)ncpus / (size_t)page;
+			/* At least two records must fit, or the kernel drops them uncounted. */
+			size_t min = 2 * (src->ds->rec_size + 64) / (size_t)page + 1;
 
 			pages = 2;
-			while (pages * 2 <= want && pages < 4096)
+			while ((pages * 2 <= want || pages < min) && pages < 4096)
 				pages *= 2;
 		}
 		src->pb = perf_buffer__new(bpf_map__fd(map), pages, src_pb_sample, src_pb_lost,
@@ -250,16 +254,22 @@ __u64 igfs_source__take_lost(struct igfs_source *src)
 
 	if (src->lost_fd < 0)
 		return 0;
+	if (!src->lost_prev) {
+		src->lost_prev = calloc((size_t)src->ncpus, sizeof(*src->lost_prev));
+		if (!src->lost_prev)
+			return 0;
+	}
 	vals = calloc((size_t)src->ncpus, sizeof(*vals));
 	if (!vals)
 		return 0;
+	/*
+	 * The BPF side only ever increments: report what grew since the last
+	 * look and never reset, so nothing counted between two syscalls is lost.
+	 */
 	if (!bpf_map_lookup_elem(src->lost_fd, &zero, vals)) {
-		for (i = 0; i < src->ncpus; i++)
-			sum += vals[i];
-		if (sum) {
-			/* Counts that land between lookup and reset are lost twice over: rare. */
-			memset(vals, 0, (size_t)src->ncpus * sizeof(*vals));
-			bpf_map_update_elem(src->lost_fd, &zero, vals, BPF_ANY);
+		for (i = 0; i < src->ncpus; i++) {
+			sum += vals[i] - src->lost_prev[i];
+			src->lost_prev[i] = vals[i];
 		}
 	}
 	free(vals);

@@ -78,13 +78,18 @@ static __always_inline void gadget_discard_buf(void *buf)
 		bpf_ringbuf_discard(buf, 0);
 }
 
-static __always_inline void gadget_submit_buf(void *ctx, void *map, void *buf, __u64 size)
+static __always_inline void __gadget_submit_buf(void *ctx, void *map, void *lost_map, void *buf,
+						__u64 size)
 {
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_submit))
 		bpf_ringbuf_submit(buf, 0);
-	else
-		bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
+	else if (bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size))
+		__gadget_count_lost(lost_map); /* the kernel counts only losses that a later sample reports */
 }
+
+/* Submit a buffer from gadget_reserve_buf (pass &map). */
+#define gadget_submit_buf(ctx, map, buf, size) \
+	__gadget_submit_buf(ctx, map, map##_lost_samples, buf, size)
 #endif /* GADGET_NO_BUF_RESERVE */
 
 static __always_inline long __gadget_output_buf(void *ctx, void *map, void *lost_map, void *buf,
