@@ -1390,6 +1390,12 @@ static int check_lost_view(const struct ith_gadget *g, struct ith_stream *s,
 		l = json_array_get(s->lines, i);
 		if (!ith_is_lost_line(l, NULL) && str_is(jstr(l, "fname"), tail_marker))
 			continue;
+		/*
+		 * Kernel-side losses are reported in-band where they are noticed; on a
+		 * loaded machine the burst's can land after the first tail events.
+		 */
+		if (ith_is_lost_line(l, NULL))
+			continue;
 		txt = json_dumps(l, JSON_COMPACT);
 		ith_fail_at(__FILE__, __LINE__, "window line",
 			    "line %zu is %.300s, expected an event of the paced tail", i + 1, txt);
@@ -1402,7 +1408,8 @@ static int check_lost_view(const struct ith_gadget *g, struct ith_stream *s,
 	 * that were evicted may count as lines too.
 	 */
 	events -= read_first ? 1 : 0;
-	ITH_CHECK(lost + (json_int_t)(n - 1) >= events && lost + (json_int_t)(n - 1) <= events + 4,
+	/* Up to one kernel-side report per second of the scenario may be lines too. */
+	ITH_CHECK(lost + (json_int_t)(n - 1) >= events && lost + (json_int_t)(n - 1) <= events + 16,
 		  "lost %lld + %zu lines read does not match %lld events appended", (long long)lost,
 		  n - 1, (long long)events);
 	ret = 0;
