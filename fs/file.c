@@ -50,7 +50,10 @@ struct igfs_waiter {
 	uint64_t off;
 	size_t size;
 	ssize_t res;
-	struct igfs_buf buf;
+	struct igfs_buf buf;	       /* the answer, when made by the FUSE thread */
+	struct iovec iov[3];	       /* or, from the pump, the window itself */
+	int niov;
+	char pend[IGFS_WINDOW_PEND];
 };
 
 struct igfs_pollw {
@@ -276,7 +279,7 @@ static ssize_t events_read_locked(struct igfs_fh *fh, uint64_t off, size_t size,
 
 	n = igfs_window__read_locked(fh->win, &fh->rd, off, size, out);
 	if (fh->rd.lost != before)
-		atomic_fetch_add(&fh->gd->lost, fh->rd.lost - before);
+		atomic_fetch_add(&fh->gd->lost_readers, fh->rd.lost - before);
 	return n;
 }
 
@@ -343,7 +346,9 @@ static void waiter_free(struct igfs_waiter *wt)
 
 static void waiter_reply(struct igfs_waiter *wt)
 {
-	if (wt->res >= 0)
+	if (wt->res >= 0 && wt->niov)
+		fuse_reply_iov(wt->req, wt->iov, wt->niov);
+	else if (wt->res >= 0)
 		fuse_reply_buf(wt->req, wt->buf.data, (size_t)wt->res);
 	else
 		fuse_reply_err(wt->req, (int)-wt->res);
@@ -491,8 +496,17 @@ void igfs_file__wake(struct igfs_window *w)
 	pthread_mutex_lock(&w->lock);
 	pp = (struct igfs_waiter **)&w->waiters;
 	while ((wt = *pp)) {
-		wt->buf.len = 0;
-		wt->res = events_read_locked(wt->fh, wt->off, wt->size, &wt->buf);
+		uint64_t before = wt->fh->rd.lost;
+
+		/*
+		 * No copy: the reply points into the window. Only the appender calls
+		 * wake (the pump, between appends), or a window that no longer grows.
+		 */
+		wt->niov = 0;
+		wt->res = igfs_window__read_iov_locked(w, &wt->fh->rd, wt->off, wt->size, wt->pend,
+						       wt->iov, &wt->niov);
+		if (wt->fh->rd.lost != before)
+			atomic_fetch_add(&wt->fh->gd->lost_readers, wt->fh->rd.lost - before);
 		if (wt->res == -EAGAIN) {
 			pp = &wt->next;
 			continue;

@@ -41,7 +41,9 @@ void igfs_file__table_ready(struct igfs_dsrt *d);
 
 /*
  * Answer the parked reads and poll handles of @w after it grew or closed.
- * Call without w->lock held; from any thread.
+ * The answers point into the window's memory: call it only from the thread
+ * that appends (the pump, under its lock) or once @w no longer grows. Call
+ * without w->lock held.
  */
 void igfs_file__wake(struct igfs_window *w);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/libbpf.h>
 #include <jansson.h>
 
 #include "file.h"
@@ -378,6 +379,13 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 		}
 		if (d->ds->kind != IGFS_DS_TRACER)
 			continue;
+		{
+			struct bpf_map *map = igfs_run__map(run, d->ds->map);
+
+			d->ring_bytes = map && bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF
+						? bpf_map__max_entries(map)
+						: 0;
+		}
 		err = igfs_window__new(gd->backlog, &w);
 		if (err) {
 			igfs_diag_set(diag, "cannot allocate a %" PRIu64 "-byte backlog", gd->backlog);
@@ -406,7 +414,8 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 	gd->since_ns = now_real_ns();
 	atomic_store(&gd->events, 0);
 	atomic_store(&gd->bytes, 0);
-	atomic_store(&gd->lost, 0);
+	atomic_store(&gd->lost_kernel, 0);
+	atomic_store(&gd->lost_readers, 0);
 	igfs_buf_free(&gd->log);
 	gd->log = log;
 	pthread_mutex_unlock(&gd->lock);
@@ -976,7 +985,8 @@ static void gd_clear(struct igfs_gd *gd)
 	}
 	atomic_store(&gd->events, 0);
 	atomic_store(&gd->bytes, 0);
-	atomic_store(&gd->lost, 0);
+	atomic_store(&gd->lost_kernel, 0);
+	atomic_store(&gd->lost_readers, 0);
 }
 
 int igfs_gd__ctl(struct igfs_gd *gd, const char *buf, size_t len)
@@ -1167,7 +1177,14 @@ int igfs_gd__status(struct igfs_gd *gd, struct igfs_buf *out)
 			    gd->state == IGFS_GD_RUNNING ? json_time(gd->since_ns) : json_null());
 	json_object_set_new(root, "events", json_integer((json_int_t)atomic_load(&gd->events)));
 	json_object_set_new(root, "bytes", json_integer((json_int_t)atomic_load(&gd->bytes)));
-	json_object_set_new(root, "lost", json_integer((json_int_t)atomic_load(&gd->lost)));
+	json_object_set_new(root, "lost",
+			    json_integer((json_int_t)(atomic_load(&gd->lost_kernel) +
+						      atomic_load(&gd->lost_readers))));
+	/* The two parts of lost: where to look (kernel ring vs slow readers). */
+	json_object_set_new(root, "lost_kernel",
+			    json_integer((json_int_t)atomic_load(&gd->lost_kernel)));
+	json_object_set_new(root, "lost_readers",
+			    json_integer((json_int_t)atomic_load(&gd->lost_readers)));
 	json_object_set_new(root, "readers", json_integer(gd->readers));
 	json_object_set_new(root, "programs", json_integer((json_int_t)g->n_progs));
 	for (i = 0; i < g->info->n_params; i++)

@@ -88,6 +88,7 @@ struct igfs_dsrt {
 	struct igfs_window *win;   /* tracers: the current window, or NULL */
 	struct igfs_enc_ctx ectx;
 	uint64_t next_lost_ns;	   /* pump: when to poll <map>_lost_samples next */
+	uint64_t ring_bytes;	   /* tracers on a ring buffer: its size, for the pump's pace */
 	bool pumped;		   /* registered with the pump */
 	/* Map iterators and iterators; guarded by gd->lock. */
 	struct igfs_table *table;  /* the last complete table (kept after stop), or NULL */
@@ -131,7 +132,8 @@ struct igfs_gd {
 	struct igfs_dsrt *dsrt;
 	_Atomic uint64_t events;
 	_Atomic uint64_t bytes;
-	_Atomic uint64_t lost;
+	_Atomic uint64_t lost_kernel;  /* ring full, <map>_lost_samples, perf losses */
+	_Atomic uint64_t lost_readers; /* lines readers missed, summed over readers */
 	/* Permissions: fixed files, then per param, per setting, per data source. */
 	struct igfs_perm perm_fixed[16];
 	struct igfs_perm *perm_param;

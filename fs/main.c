@@ -608,6 +608,10 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
+	/* The kernel's BTF (several MiB) is needed only to compile the plans. */
+	btf__free(kbtf);
+	kbtf = NULL;
+	fs.kernel_btf = NULL;
 	if (err)
 		goto out_fs;
 	qsort(fs.gds, fs.n_gds, sizeof(*fs.gds), gd_name_cmp);

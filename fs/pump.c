@@ -18,7 +18,8 @@
 #include "file.h"
 #include "pump.h"
 
-#define PUMP_COALESCE_NS  1000000ull	      /* wait after a wake-up before draining */
+#define PUMP_COALESCE_NS  500000ull	      /* wait after a wake-up before draining */
+#define PUMP_MIN_WAIT_NS  50000ull	      /* the shortest wait between passes */
 #define PUMP_LOST_POLL_NS 1000000000ull	      /* <map>_lost_samples, as IG: once a second */
 #define PUMP_BATCH_BYTES  (1u << 20)	      /* encoded bytes per tracer per pass */
 
@@ -43,8 +44,13 @@ static void pump_sleep_ns(uint64_t ns)
 		;
 }
 
-/* Drain one tracer; returns the number of events. Caller holds pump->lock. */
-static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now)
+/*
+ * Drain one tracer; returns the number of events. *delay shrinks to the time
+ * in which, at the rate this pass saw over @elapsed ns, the ring would be 40%
+ * full again. Caller holds pump->lock.
+ */
+static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now, uint64_t elapsed,
+		    uint64_t *delay)
 {
 	struct igfs_gd *gd = d->gd;
 	struct igfs_window *w = d->win;
@@ -71,11 +77,18 @@ static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now)
 		d->next_lost_ns = now + PUMP_LOST_POLL_NS;
 	}
 	nlines = (uint64_t)n;
+	if (n > 0 && d->ring_bytes && delay && elapsed) {
+		/* Each ring record carries an 8-byte header, rounded to 8 bytes. */
+		uint64_t cap = d->ring_bytes / ((d->ds->rec_size + 8 + 7) & ~7ull);
+		uint64_t due = cap * 4 / 10 * elapsed / (uint64_t)n;
+
+		*delay = IGFS_MIN(*delay, due);
+	}
 	if (lost) {
 		/* Kernel-side losses, in-band where they were noticed (SPEC §7). */
 		igfs_buf_printf(&p->scratch, "{\"lost\":%llu}\n", (unsigned long long)lost);
 		nlines++;
-		atomic_fetch_add(&gd->lost, lost);
+		atomic_fetch_add(&gd->lost_kernel, lost);
 	}
 	if (!p->scratch.len)
 		return n;
@@ -134,10 +147,11 @@ static void *pump_main(void *arg)
 {
 	struct igfs_pump *p = arg;
 	struct epoll_event evs[16];
+	uint64_t delay = PUMP_COALESCE_NS, last = igfs_now_mono_ns();
 	bool busy = false;
 
 	for (;;) {
-		uint64_t now;
+		uint64_t now, next_delay = PUMP_COALESCE_NS;
 		int n, total = 0, timeout;
 		size_t i;
 
@@ -146,6 +160,9 @@ static void *pump_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		/* Under load, skip waiting: the rings are not empty anyway. */
 		n = busy ? 0 : epoll_wait(p->epfd, evs, IGFS_ARRAY_SIZE(evs), timeout);
+		/* Events drained next arrived since the last pass, or since this wake-up. */
+		if (!busy)
+			last = igfs_now_mono_ns();
 		if (n < 0 && errno != EINTR) {
 			pr_err("pump: epoll_wait failed: %s", strerror(errno));
 			pump_sleep_ns(PUMP_COALESCE_NS);
@@ -159,7 +176,8 @@ static void *pump_main(void *arg)
 			}
 		}
 		/* Let a burst accumulate: one pass per delay, not per event. */
-		pump_sleep_ns(PUMP_COALESCE_NS);
+		if (delay)
+			pump_sleep_ns(delay);
 
 		pthread_mutex_lock(&p->lock);
 		if (p->quit) {
@@ -169,13 +187,19 @@ static void *pump_main(void *arg)
 		now = igfs_now_mono_ns();
 		for (i = 0; i < p->n; i++) {
 			if (p->list[i]->ds->kind == IGFS_DS_TRACER)
-				total += pump_one(p, p->list[i], now);
+				total += pump_one(p, p->list[i], now, now - last, &next_delay);
 			else
 				pump_fetch(p->list[i], now);
 		}
 		pthread_mutex_unlock(&p->lock);
-		/* Stay in timed passes while a pass finds a batch worth the wait. */
+		last = now;
+		/*
+		 * Stay in timed passes while a pass finds a batch worth the wait,
+		 * paced by the fastest ring: a 256 KiB ring holds ~1 ms of a fast
+		 * syscall loop, so wait only as long as it takes to fill 40% of it.
+		 */
 		busy = total >= 16;
+		delay = busy ? IGFS_MAX(next_delay, PUMP_MIN_WAIT_NS) : PUMP_COALESCE_NS;
 	}
 	return NULL;
 }
@@ -290,7 +314,7 @@ void igfs_pump__remove(struct igfs_pump *p, struct igfs_dsrt *d)
 			continue;
 		/* Take what is left, so that stop loses nothing already in the ring. */
 		if (d->ds->kind == IGFS_DS_TRACER)
-			pump_one(p, d, UINT64_MAX);
+			pump_one(p, d, UINT64_MAX, 0, NULL);
 		fd = igfs_source__fd(d->src);
 		if (fd >= 0)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);

@@ -190,17 +190,6 @@ void igfs_window__reader_init_locked(const struct igfs_window *w, struct igfs_wr
 	r->started = true;
 }
 
-static size_t take_pending(struct igfs_wreader *r, size_t size, struct igfs_buf *out)
-{
-	size_t n = IGFS_MIN((size_t)r->pending_len, size);
-
-	if (!n || igfs_buf_append(out, r->pending, n))
-		return 0;
-	memmove(r->pending, r->pending + n, r->pending_len - n);
-	r->pending_len -= (uint8_t)n;
-	return n;
-}
-
 bool igfs_window__readable_locked(const struct igfs_window *w, const struct igfs_wreader *r)
 {
 	if (r->pending_len)
@@ -208,12 +197,43 @@ bool igfs_window__readable_locked(const struct igfs_window *w, const struct igfs
 	return r->real < w->end || r->real < w->start;
 }
 
-ssize_t igfs_window__read_locked(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
-				 size_t size, struct igfs_buf *out)
+/* What one read returns: @pend bytes of r->pending, then ring bytes [real, real + n). */
+struct wplan {
+	size_t pend;
+	uint64_t real;
+	size_t n;
+};
+
+static uint8_t ring_byte(const struct igfs_window *w, uint64_t off)
+{
+	return (uint8_t)w->buf[off % w->cap];
+}
+
+/* The offset just past the last '\n' in [off, off + n), or @off when none. */
+static uint64_t ring_after_last_nl(const struct igfs_window *w, uint64_t off, size_t n)
+{
+	size_t at = off % w->cap, first = IGFS_MIN(n, w->cap - at);
+	const char *nl;
+
+	if (n > first) {
+		nl = memrchr(w->buf, '\n', n - first);
+		if (nl)
+			return off + first + (uint64_t)(nl - w->buf) + 1;
+	}
+	nl = memrchr(w->buf + at, '\n', first);
+	return nl ? off + (uint64_t)(nl - (w->buf + at)) + 1 : off;
+}
+
+/*
+ * Decide what a read of @size bytes at @off returns, updating the reader's
+ * overtaken state (a new {"lost":N} when it fell out of the window). Returns
+ * the bytes (> 0), 0 for EOF, -EAGAIN, -ENODATA. Caller holds w->lock.
+ */
+static ssize_t window_plan(struct igfs_window *w, struct igfs_wreader *r, uint64_t off, size_t size,
+			   struct wplan *p)
 {
 	bool sequential = off == r->pos;
-	size_t done = 0, n, base;
-	uint64_t real, avail;
+	uint64_t real, avail, cut;
 
 	if (!size)
 		return 0;
@@ -250,43 +270,91 @@ ssize_t igfs_window__read_locked(struct igfs_window *w, struct igfs_wreader *r, 
 		r->seq_known = true;
 	}
 
-	done = take_pending(r, size, out);
-	if (real < w->start) {
-		if (!done)
-			return -ENOMEM;
-		goto out;
-	}
+	p->pend = IGFS_MIN((size_t)r->pending_len, size);
+	p->real = real;
+	p->n = 0;
+	if (real < w->start)
+		return (ssize_t)p->pend; /* still behind: only the rest of the marker */
 	avail = w->end - real;
-	if (done == size || !avail) {
-		if (!done) {
-			if (w->closed)
-				return 0;
-			return -EAGAIN;
-		}
-		goto out;
+	if (p->pend == size || !avail) {
+		if (!p->pend)
+			return w->closed ? 0 : -EAGAIN;
+		return (ssize_t)p->pend;
 	}
-	n = (size_t)IGFS_MIN((uint64_t)(size - done), avail);
-	if (igfs_buf_reserve(out, n))
-		return done ? (ssize_t)done : -ENOMEM;
-	base = out->len;
-	ring_copy(w, real, n, out->data + base);
+	p->n = (size_t)IGFS_MIN((uint64_t)(size - p->pend), avail);
 	/* Do not cut a line when a whole one fits: readers stay on line starts. */
-	if (sequential && n < avail) {
-		const char *nl = memrchr(out->data + base, '\n', n);
-
-		if (nl)
-			n = (size_t)(nl - (out->data + base)) + 1;
+	if (sequential && p->n < avail) {
+		cut = ring_after_last_nl(w, real, p->n);
+		if (cut > real)
+			p->n = (size_t)(cut - real);
 	}
-	out->len = base + n;
-	out->data[out->len] = '\0';
-	r->midline = out->data[out->len - 1] != '\n';
-	real += n;
-	r->seq = igfs_window__seq_at_locked(w, real);
-	r->seq_known = true;
-	done += n;
-out:
+	return (ssize_t)(p->pend + p->n);
+}
+
+/* Move the reader past what @p returned. Caller holds w->lock. */
+static void window_commit(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
+			  const struct wplan *p)
+{
+	uint64_t real = p->real;
+
+	if (p->pend) {
+		memmove(r->pending, r->pending + p->pend, r->pending_len - p->pend);
+		r->pending_len -= (uint8_t)p->pend;
+	}
+	if (p->n) {
+		r->midline = ring_byte(w, real + p->n - 1) != '\n';
+		real += p->n;
+		r->seq = igfs_window__seq_at_locked(w, real);
+		r->seq_known = true;
+	}
 	r->started = true;
-	r->pos = off + done;
+	r->pos = off + p->pend + p->n;
 	r->real = real;
-	return (ssize_t)done;
+}
+
+ssize_t igfs_window__read_locked(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
+				 size_t size, struct igfs_buf *out)
+{
+	struct wplan p;
+	ssize_t n;
+
+	n = window_plan(w, r, off, size, &p);
+	if (n <= 0)
+		return n;
+	if (igfs_buf_reserve(out, (size_t)n))
+		return -ENOMEM;
+	memcpy(out->data + out->len, r->pending, p.pend);
+	ring_copy(w, p.real, p.n, out->data + out->len + p.pend);
+	out->len += (size_t)n;
+	out->data[out->len] = '\0';
+	window_commit(w, r, off, &p);
+	return n;
+}
+
+ssize_t igfs_window__read_iov_locked(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
+				     size_t size, char pend[IGFS_WINDOW_PEND], struct iovec iov[3],
+				     int *ret_niov)
+{
+	struct wplan p;
+	size_t at, first;
+	ssize_t n;
+	int k = 0;
+
+	n = window_plan(w, r, off, size, &p);
+	if (n <= 0)
+		return n;
+	if (p.pend) {
+		memcpy(pend, r->pending, p.pend);
+		iov[k++] = (struct iovec){ pend, p.pend };
+	}
+	if (p.n) {
+		at = p.real % w->cap;
+		first = IGFS_MIN(p.n, w->cap - at);
+		iov[k++] = (struct iovec){ w->buf + at, first };
+		if (p.n > first)
+			iov[k++] = (struct iovec){ w->buf, p.n - first };
+	}
+	window_commit(w, r, off, &p);
+	*ret_niov = k;
+	return n;
 }

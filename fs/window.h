@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util.h"
 
@@ -44,7 +45,7 @@ struct igfs_wreader {
 	bool started;	   /* has read at least once */
 	bool seq_known;	   /* @seq is valid (false after a seek) */
 	bool midline;	   /* the last read ended inside a line */
-	char pending[48];  /* rest of a {"lost":N} line not yet returned */
+	char pending[48];  /* rest of a {"lost":N} line not yet returned (IGFS_WINDOW_PEND) */
 	uint8_t pending_len;
 	uint64_t lost;	   /* lines this reader missed, in total */
 };
@@ -81,6 +82,18 @@ ssize_t igfs_window__read_locked(struct igfs_window *w, struct igfs_wreader *r, 
  * evicted before its first read is reported as lost. Caller holds w->lock.
  */
 void igfs_window__reader_init_locked(const struct igfs_window *w, struct igfs_wreader *r);
+
+#define IGFS_WINDOW_PEND 48
+
+/*
+ * The same read without copying: @iov (up to 3 entries, *ret_niov used) points
+ * at @pend (the marker bytes, copied there) and into the window's memory, which
+ * stays valid only until the next append. For the appending thread (the pump),
+ * which answers parked reads between its appends.
+ */
+ssize_t igfs_window__read_iov_locked(struct igfs_window *w, struct igfs_wreader *r, uint64_t off,
+				     size_t size, char pend[IGFS_WINDOW_PEND], struct iovec iov[3],
+				     int *ret_niov);
 
 /* Whether a read by @r at its position would return data now. Caller holds lock. */
 bool igfs_window__readable_locked(const struct igfs_window *w, const struct igfs_wreader *r);

@@ -109,6 +109,9 @@ void igfs_names__free(struct igfs_names *names);
 /* Borrowed name or NULL. */
 const char *igfs_names__user(const struct igfs_names *names, __u32 uid);
 const char *igfs_names__group(const struct igfs_names *names, __u32 gid);
+/* The name as a JSON string (quoted, escaped) and its length in *len, or NULL. */
+const char *igfs_names__user_json(const struct igfs_names *names, __u32 uid, size_t *len);
+const char *igfs_names__group_json(const struct igfs_names *names, __u32 gid, size_t *len);
 
 /* Append @len bytes as a JSON string body (no quotes): UTF-8 fixed, escaped. */
 int igfs_json_escape(struct igfs_buf *out, const char *s, size_t len);

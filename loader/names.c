@@ -17,6 +17,8 @@ struct names_entry {
 	__u32 id;
 	__u32 seq; /* line order: the last entry of an id wins, as in IG's map */
 	char *name;
+	char *json;	 /* the name as a JSON string, quotes included */
+	size_t json_len;
 };
 
 struct names_table {
@@ -33,8 +35,10 @@ static void names_table_free(struct names_table *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		free(t->v[i].name);
+		free(t->v[i].json);
+	}
 	zfree(&t->v);
 	t->n = t->cap = 0;
 }
@@ -81,6 +85,19 @@ static int names_parse_line(struct names_table *t, char *line)
 	e->name = strdup(name);
 	if (!e->name)
 		return -ENOMEM;
+	{
+		/* Escaped once here rather than for every event that shows it. */
+		struct igfs_buf b = {};
+
+		if (igfs_buf_puts(&b, "\"") || igfs_json_escape(&b, name, strlen(name)) ||
+		    igfs_buf_puts(&b, "\"")) {
+			igfs_buf_free(&b);
+			free(e->name);
+			return -ENOMEM;
+		}
+		e->json_len = b.len;
+		e->json = igfs_buf_steal(&b);
+	}
 	e->id = (__u32)id;
 	e->seq = (__u32)t->n;
 	t->n++;
@@ -138,6 +155,7 @@ static int names_load(struct names_table *t, const char *path)
 	for (i = 0, w = 0; i < t->n; i++) {
 		if (i + 1 < t->n && t->v[i + 1].id == t->v[i].id) {
 			free(t->v[i].name);
+			free(t->v[i].json);
 			continue;
 		}
 		t->v[w++] = t->v[i];
@@ -172,6 +190,41 @@ void igfs_names__free(struct igfs_names *names)
 	names_table_free(&names->users);
 	names_table_free(&names->groups);
 	free(names);
+}
+
+static const struct names_entry *names_entry(const struct names_table *t, __u32 id)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n && t->v[lo].id == id ? &t->v[lo] : NULL;
+}
+
+static const char *names_json(const struct names_table *t, __u32 id, size_t *len)
+{
+	const struct names_entry *e = names_entry(t, id);
+
+	if (!e)
+		return NULL;
+	*len = e->json_len;
+	return e->json;
+}
+
+const char *igfs_names__user_json(const struct igfs_names *names, __u32 uid, size_t *len)
+{
+	return names ? names_json(&names->users, uid, len) : NULL;
+}
+
+const char *igfs_names__group_json(const struct igfs_names *names, __u32 gid, size_t *len)
+{
+	return names ? names_json(&names->groups, gid, len) : NULL;
 }
 
 static const char *names_find(const struct names_table *t, __u32 id)

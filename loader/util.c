@@ -13,7 +13,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "util.h"
 
@@ -201,12 +201,13 @@ char *igfs_strndup_capped(const char *s, size_t n)
 int igfs_sha256_hex(const void *data, size_t len, char hex[IGFS_SHA256_HEX_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	struct sha256_ctx ctx;
+	unsigned char md[SHA256_DIGEST_SIZE];
 	size_t i;
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof(md))
-		return -EIO;
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, data);
+	sha256_digest(&ctx, sizeof(md), md);
 	for (i = 0; i < sizeof(md); i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
