@@ -36,6 +36,7 @@ struct igfs_fs_opts {
 	bool mode_set;	  /* mode given on the command line */
 	bool autostart;
 	bool force_perf;  /* tracers on perf buffers */
+	bool realtime;	  /* the pump at SCHED_FIFO 1 */
 	char pin_root[64]; /* this mount's bpffs directory for pinned maps */
 };
 

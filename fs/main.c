@@ -36,6 +36,7 @@ struct igfs_cmdline {
 	unsigned int gid;
 	int autostart;
 	int perfbuf;
+	int rt;
 	int check;
 	int show_help;
 	int show_version;
@@ -60,6 +61,7 @@ static const struct fuse_opt igfs_opts[] = {
 	IGFS_OPT("mode=%s", mode, 0),
 	IGFS_OPT("autostart=%d", autostart, 0),
 	IGFS_OPT("perfbuf=%d", perfbuf, 0),
+	IGFS_OPT("rt=%d", rt, 0),
 	FUSE_OPT_KEY("--check", KEY_CHECK),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -122,6 +124,7 @@ static void usage(const char *prog)
 	       "    -o autostart=0|1       opening events starts a stopped gadget (default 1)\n"
 	       "    -o perfbuf=1           tracers use perf buffers even where ring buffers\n"
 	       "                           work (the path for kernels older than 5.8)\n"
+	       "    -o rt=0|1              drain rings from a SCHED_FIFO thread (default 1)\n"
 	       "    --check                print every prerequisite and exit\n"
 	       "    -h, --help             this text\n"
 	       "    -V, --version          the version\n"
@@ -514,7 +517,7 @@ int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts fopts = {};
-	struct igfs_cmdline c = { .autostart = 1 };
+	struct igfs_cmdline c = { .autostart = 1, .rt = 1 };
 	struct igfs_diag diag = {};
 	struct fuse_session *se = NULL;
 	struct igfs_shutdown sd = {};
@@ -562,6 +565,7 @@ int main(int argc, char **argv)
 	fs.opts.gid = c.gid;
 	fs.opts.autostart = c.autostart != 0;
 	fs.opts.force_perf = c.perfbuf != 0;
+	fs.opts.realtime = c.rt != 0;
 	if (c.backlog && (igfs_parse_size(c.backlog, &fs.opts.backlog) ||
 			  fs.opts.backlog < IGFS_WINDOW_MIN || fs.opts.backlog > (1ull << 32))) {
 		fprintf(stderr, "igfs: backlog=%s is not a size between 16K and 4G\n", c.backlog);
@@ -644,7 +648,7 @@ int main(int argc, char **argv)
 	sd_started = true;
 	/* After the fork of fuse_daemonize: the directory is named by our pid. */
 	pin_dirs_prepare(&fs);
-	err = igfs_pump__new(&fs.pump);
+	err = igfs_pump__new(fs.opts.realtime, &fs.pump);
 	if (err) {
 		pr_err("cannot start the pump thread: %s", strerror(-err));
 		goto out_unmount;

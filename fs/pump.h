@@ -12,8 +12,8 @@
 
 struct igfs_pump;
 
-/* Start the pump thread. 0 or -errno. */
-int igfs_pump__new(struct igfs_pump **ret);
+/* Start the pump thread, at real-time priority when @realtime. 0 or -errno. */
+int igfs_pump__new(bool realtime, struct igfs_pump **ret);
 /* Stop the thread and free; every data source must have been removed. */
 void igfs_pump__free(struct igfs_pump *pump);
 

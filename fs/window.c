@@ -37,6 +37,11 @@ int igfs_window__new(size_t backlog, struct igfs_window **ret)
 		return -ENOMEM;
 	}
 	w->cap = cap;
+	/*
+	 * Touch every page now: the first pass of a busy tracer must not stall
+	 * on a thousand page faults while the kernel's ring overflows.
+	 */
+	memset(w->buf, 0, cap);
 	w->block_seq[0] = SEQ_LINE_START;
 	pthread_mutex_init(&w->lock, NULL);
 	atomic_init(&w->refs, 1);
