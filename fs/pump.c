@@ -26,6 +26,9 @@
 #define PUMP_LOST_POLL_NS 1000000000ull	      /* <map>_lost_samples, as IG: once a second */
 #define PUMP_BATCH_BYTES  (1u << 20)	      /* encoded bytes per tracer per pass */
 #define PUMP_NICE	  (-10)
+#define PUMP_DIRECT_MIN_CAP (1u << 20) /* windows this big take events in place */
+#define PUMP_RESERVE	  (256u << 10)	      /* room reserved in the window per pass */
+#define PUMP_MARGIN	  (64u << 10)	      /* a line never needs more than this */
 
 struct igfs_pump {
 	pthread_t thread;
@@ -62,14 +65,27 @@ static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now, uint
 	__u64 lost = 0;
 	uint64_t nlines;
 	size_t max = PUMP_BATCH_BYTES;
+	struct igfs_buf out;
 	int n;
 
 	if (!w || !d->src)
 		return 0;
-	if (max > w->cap / 2)
-		max = w->cap / 2;
-	p->scratch.len = 0;
-	n = igfs_source__drain(d->src, &d->ectx, &p->scratch, max, &lost);
+	if (w->cap >= PUMP_DIRECT_MIN_CAP) {
+		/* Encode straight into the window: each event is written once. */
+		size_t room = IGFS_MIN((size_t)PUMP_RESERVE, w->cap / 4);
+
+		pthread_mutex_lock(&w->lock);
+		out = (struct igfs_buf){ .data = igfs_window__reserve_locked(w, room), .cap = room,
+					 .fixed = true };
+		pthread_mutex_unlock(&w->lock);
+		max = room - PUMP_MARGIN;
+	} else {
+		if (max > w->cap / 2)
+			max = w->cap / 2;
+		p->scratch.len = 0;
+		out = p->scratch;
+	}
+	n = igfs_source__drain(d->src, &d->ectx, &out, max, &lost);
 	if (n < 0) {
 		/* Never once per event: the first few, then every 1000th. */
 		if (p->drain_errors++ < 5 || p->drain_errors % 1000 == 0)
@@ -92,18 +108,23 @@ static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now, uint
 	}
 	if (lost) {
 		/* Kernel-side losses, in-band where they were noticed (SPEC §7). */
-		igfs_buf_printf(&p->scratch, "{\"lost\":%llu}\n", (unsigned long long)lost);
-		nlines++;
+		if (!igfs_buf_printf(&out, "{\"lost\":%llu}\n", (unsigned long long)lost))
+			nlines++;
 		atomic_fetch_add(&gd->lost_kernel, lost);
 	}
-	if (!p->scratch.len)
+	if (!out.fixed)
+		p->scratch = out; /* it may have grown */
+	if (!out.len)
 		return n;
 	pthread_mutex_lock(&w->lock);
-	igfs_window__append_locked(w, p->scratch.data, p->scratch.len, nlines);
+	if (out.fixed)
+		igfs_window__commit_locked(w, out.len, nlines);
+	else
+		igfs_window__append_locked(w, out.data, out.len, nlines);
 	pthread_mutex_unlock(&w->lock);
 	igfs_file__wake(w);
 	atomic_fetch_add(&gd->events, (uint64_t)n);
-	atomic_fetch_add(&gd->bytes, p->scratch.len);
+	atomic_fetch_add(&gd->bytes, out.len);
 	return n;
 }
 

@@ -8,11 +8,45 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "window.h"
 
 #define SEQ_LINE_START (UINT64_C(1) << 63)
+
+/*
+ * The ring's memory mapped twice, back to back: any cap bytes from any
+ * offset are contiguous, so the pump encodes in place and replies are one
+ * iovec. Both mappings are populated: no page fault in a busy pass.
+ */
+static char *window_map(size_t cap)
+{
+	char *base;
+	int fd;
+
+	fd = memfd_create("igfs-window", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)cap)) {
+		close(fd);
+		return NULL;
+	}
+	base = mmap(NULL, 2 * cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED ||
+	    mmap(base, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0) ==
+		    MAP_FAILED ||
+	    mmap(base + cap, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+		 fd, 0) == MAP_FAILED) {
+		if (base != MAP_FAILED)
+			munmap(base, 2 * cap);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return base;
+}
 
 int igfs_window__new(size_t backlog, struct igfs_window **ret)
 {
@@ -27,21 +61,17 @@ int igfs_window__new(size_t backlog, struct igfs_window **ret)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->buf = malloc(cap);
+	w->buf = window_map(cap);
 	w->nblocks = cap / IGFS_WINDOW_BLOCK;
 	w->block_seq = calloc(w->nblocks, sizeof(*w->block_seq));
 	if (!w->buf || !w->block_seq) {
-		free(w->buf);
+		if (w->buf)
+			munmap(w->buf, 2 * cap);
 		free(w->block_seq);
 		free(w);
 		return -ENOMEM;
 	}
 	w->cap = cap;
-	/*
-	 * Touch every page now: the first pass of a busy tracer must not stall
-	 * on a thousand page faults while the kernel's ring overflows.
-	 */
-	memset(w->buf, 0, cap);
 	w->block_seq[0] = SEQ_LINE_START;
 	pthread_mutex_init(&w->lock, NULL);
 	atomic_init(&w->refs, 1);
@@ -60,7 +90,7 @@ void igfs_window__put(struct igfs_window *w)
 	if (!w || atomic_fetch_sub(&w->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&w->lock);
-	free(w->buf);
+	munmap(w->buf, 2 * w->cap);
 	free(w->block_seq);
 	free(w);
 }
@@ -83,22 +113,20 @@ static size_t count_nl(const char *p, size_t n)
 }
 
 /* Copy stream bytes [off, off + n) out of the ring. */
+/* Stream offset @off in memory: up to cap bytes from there are contiguous. */
+static char *ring_at(const struct igfs_window *w, uint64_t off)
+{
+	return w->buf + off % w->cap;
+}
+
 static void ring_copy(const struct igfs_window *w, uint64_t off, size_t n, char *dst)
 {
-	size_t at = off % w->cap;
-	size_t first = IGFS_MIN(n, w->cap - at);
-
-	memcpy(dst, w->buf + at, first);
-	if (n > first)
-		memcpy(dst + first, w->buf, n - first);
+	memcpy(dst, ring_at(w, off), n);
 }
 
 static size_t ring_count_nl(const struct igfs_window *w, uint64_t off, size_t n)
 {
-	size_t at = off % w->cap;
-	size_t first = IGFS_MIN(n, w->cap - at);
-
-	return count_nl(w->buf + at, first) + (n > first ? count_nl(w->buf, n - first) : 0);
+	return count_nl(ring_at(w, off), n);
 }
 
 uint64_t igfs_window__seq_at_locked(const struct igfs_window *w, uint64_t off)
@@ -113,24 +141,35 @@ uint64_t igfs_window__seq_at_locked(const struct igfs_window *w, uint64_t off)
 	       ring_count_nl(w, bstart, (size_t)(off - bstart));
 }
 
-void igfs_window__append_locked(struct igfs_window *w, const char *data, size_t len,
-				 uint64_t nlines)
+char *igfs_window__reserve_locked(struct igfs_window *w, size_t max)
 {
-	uint64_t new_end = w->end + len, b, skip = 0, counted;
-	struct timespec ts;
-	size_t seen;
+	uint64_t new_end;
 
-	if (!len)
-		return;
-	/* Evict whole blocks until the new data fits. */
+	/* Keeps start <= end: the window start rounds up to a block. */
+	if (max > w->cap - w->end % IGFS_WINDOW_BLOCK)
+		max = w->cap - w->end % IGFS_WINDOW_BLOCK;
+	/* Evict whole blocks until @max more bytes fit. */
+	new_end = w->end + max;
 	if (new_end - w->start > w->cap) {
 		uint64_t need = new_end - w->cap;
 
 		w->start = (need + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
 	}
+	return ring_at(w, w->end);
+}
+
+void igfs_window__commit_locked(struct igfs_window *w, size_t len, uint64_t nlines)
+{
+	const char *data = ring_at(w, w->end);
+	uint64_t new_end = w->end + len, b, counted;
+	struct timespec ts;
+	size_t seen;
+
+	if (!len)
+		return;
 	/*
-	 * Bookkeeping for every block that begins inside the appended bytes, the
-	 * one at the old end included. Not for a block at the new end: with a full
+	 * Bookkeeping for every block that begins inside the new bytes, the one at
+	 * the old end included. Not for a block at the new end: with a full
 	 * window its slot is the first retained block's.
 	 */
 	b = (w->end + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK * IGFS_WINDOW_BLOCK;
@@ -146,22 +185,40 @@ void igfs_window__append_locked(struct igfs_window *w, const char *data, size_t 
 			meta |= SEQ_LINE_START;
 		*block_meta(w, b) = meta;
 	}
-	/* A batch larger than the window: only its tail is kept. */
-	if (w->start > w->end)
-		skip = w->start - w->end;
-	if (skip < len) {
-		uint64_t off = w->end + skip;
-		size_t n = len - (size_t)skip, at = off % w->cap;
-		size_t first = IGFS_MIN(n, w->cap - at);
-
-		memcpy(w->buf + at, data + skip, first);
-		if (n > first)
-			memcpy(w->buf, data + skip + first, n - first);
-	}
 	w->end = new_end;
 	w->lines += nlines;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	w->mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void igfs_window__append_locked(struct igfs_window *w, const char *data, size_t len,
+				 uint64_t nlines)
+{
+	uint64_t first_meta = 0;
+	size_t skip = 0;
+
+	if (len > w->cap - w->end % IGFS_WINDOW_BLOCK) {
+		/*
+		 * A batch about as large as the window: keep only its tail, from a
+		 * block boundary, and count the lines of what is dropped.
+		 */
+		uint64_t from = (w->end + len - w->cap + IGFS_WINDOW_BLOCK - 1) / IGFS_WINDOW_BLOCK *
+				IGFS_WINDOW_BLOCK;
+		uint64_t dropped;
+
+		skip = (size_t)IGFS_MIN(from - w->end, (uint64_t)len);
+		dropped = count_nl(data, skip);
+		w->lines += dropped;
+		nlines -= IGFS_MIN(nlines, dropped);
+		w->end += skip;
+		w->start = w->end;
+		first_meta = w->lines | (data[skip - 1] == '\n' ? SEQ_LINE_START : 0);
+	}
+	memcpy(igfs_window__reserve_locked(w, len - skip), data + skip, len - skip);
+	igfs_window__commit_locked(w, len - skip, nlines);
+	/* The kept tail may start mid-line: commit cannot tell, it never saw the byte before. */
+	if (skip)
+		*block_meta(w, w->start) = first_meta;
 }
 
 /* The first whole line in the window and the lines before it. */
@@ -173,16 +230,14 @@ static uint64_t first_line(const struct igfs_window *w, uint64_t *ret_seq)
 	if (meta & SEQ_LINE_START)
 		return off;
 	/* Find the end of the partial line that opens the window. */
-	while (off < w->end) {
-		size_t at = off % w->cap;
-		size_t n = (size_t)IGFS_MIN(w->end - off, (uint64_t)(w->cap - at));
-		const char *nl = memchr(w->buf + at, '\n', n);
+	if (off < w->end) {
+		const char *at = ring_at(w, off);
+		const char *nl = memchr(at, '\n', (size_t)(w->end - off));
 
 		if (nl) {
 			*ret_seq += 1;
-			return off + (uint64_t)(nl - (w->buf + at)) + 1;
+			return off + (uint64_t)(nl - at) + 1;
 		}
-		off += n;
 	}
 	return w->end;
 }
@@ -211,22 +266,15 @@ struct wplan {
 
 static uint8_t ring_byte(const struct igfs_window *w, uint64_t off)
 {
-	return (uint8_t)w->buf[off % w->cap];
+	return (uint8_t)*ring_at(w, off);
 }
 
 /* The offset just past the last '\n' in [off, off + n), or @off when none. */
 static uint64_t ring_after_last_nl(const struct igfs_window *w, uint64_t off, size_t n)
 {
-	size_t at = off % w->cap, first = IGFS_MIN(n, w->cap - at);
-	const char *nl;
+	const char *at = ring_at(w, off), *nl = memrchr(at, '\n', n);
 
-	if (n > first) {
-		nl = memrchr(w->buf, '\n', n - first);
-		if (nl)
-			return off + first + (uint64_t)(nl - w->buf) + 1;
-	}
-	nl = memrchr(w->buf + at, '\n', first);
-	return nl ? off + (uint64_t)(nl - (w->buf + at)) + 1 : off;
+	return nl ? off + (uint64_t)(nl - at) + 1 : off;
 }
 
 /*
@@ -341,7 +389,6 @@ ssize_t igfs_window__read_iov_locked(struct igfs_window *w, struct igfs_wreader 
 				     int *ret_niov)
 {
 	struct wplan p;
-	size_t at, first;
 	ssize_t n;
 	int k = 0;
 
@@ -352,13 +399,8 @@ ssize_t igfs_window__read_iov_locked(struct igfs_window *w, struct igfs_wreader 
 		memcpy(pend, r->pending, p.pend);
 		iov[k++] = (struct iovec){ pend, p.pend };
 	}
-	if (p.n) {
-		at = p.real % w->cap;
-		first = IGFS_MIN(p.n, w->cap - at);
-		iov[k++] = (struct iovec){ w->buf + at, first };
-		if (p.n > first)
-			iov[k++] = (struct iovec){ w->buf, p.n - first };
-	}
+	if (p.n)
+		iov[k++] = (struct iovec){ ring_at(w, p.real), p.n };
 	window_commit(w, r, off, &p);
 	*ret_niov = k;
 	return n;

@@ -23,7 +23,7 @@
 
 struct igfs_window {
 	pthread_mutex_t lock; /* guards everything below and the callers' waiter lists */
-	char *buf;
+	char *buf;	 /* cap bytes, mapped twice in a row (2 * cap of address space) */
 	size_t cap;	 /* bytes, a multiple of the block size */
 	size_t nblocks;
 	uint64_t start;	 /* first retained byte, block aligned */
@@ -55,6 +55,16 @@ int igfs_window__new(size_t backlog, struct igfs_window **ret);
 struct igfs_window *igfs_window__get(struct igfs_window *w);
 /* Drop a reference; the last one frees. NULL-safe. */
 void igfs_window__put(struct igfs_window *w);
+
+/*
+ * Writing in place: reserve evicts whole blocks from the front until @max
+ * more bytes fit and returns where they go (contiguous: the ring is mapped
+ * twice); the caller writes there without the lock (readers never look past
+ * the end) and commit accounts @len bytes of @nlines whole lines. One writer
+ * at a time. Both with w->lock held.
+ */
+char *igfs_window__reserve_locked(struct igfs_window *w, size_t max);
+void igfs_window__commit_locked(struct igfs_window *w, size_t len, uint64_t nlines);
 
 /*
  * Append @len bytes holding @nlines whole lines (ending in '\n'). Evicts whole

@@ -71,7 +71,8 @@ static int src_sample(struct igfs_source *src, const void *data, size_t size)
 	if (err) {
 		/* Out of memory for one line: count it lost rather than stall. */
 		src->perf_lost++;
-		return 0;
+		/* A fixed buffer (the window itself) is full: end this batch. */
+		return err == -ENOBUFS ? DRAIN_FULL : 0;
 	}
 	src->count++;
 	return src->out->len >= src->max_bytes ? DRAIN_FULL : 0;

@@ -102,6 +102,8 @@ int igfs_buf_reserve(struct igfs_buf *b, size_t extra)
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
+	if (b->fixed)
+		return -ENOBUFS;
 	cap = b->cap ? b->cap : 256;
 	while (cap < need) {
 		if (cap > SIZE_MAX / 2)

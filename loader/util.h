@@ -65,11 +65,16 @@ void igfs_log_use_syslog(bool on);
 #define pr_info(...)  igfs_log(IGFS_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) igfs_log(IGFS_LOG_DEBUG, __VA_ARGS__)
 
-/* A growable byte buffer; zero-initialise before use. */
+/*
+ * A growable byte buffer; zero-initialise before use. A @fixed buffer wraps
+ * memory it does not own (cap bytes at data): it never grows, and a reserve
+ * beyond it fails with -ENOBUFS.
+ */
 struct igfs_buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	bool fixed;
 };
 
 /* Make room for @extra more bytes; 0 or -ENOMEM (also on overflow). */
