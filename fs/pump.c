@@ -102,7 +102,7 @@ static int pump_one(struct igfs_pump *p, struct igfs_dsrt *d, uint64_t now, uint
 	if (n > 0 && d->ring_bytes && delay && elapsed) {
 		/* Each ring record carries an 8-byte header, rounded to 8 bytes. */
 		uint64_t cap = d->ring_bytes / ((d->ds->rec_size + 8 + 7) & ~7ull);
-		uint64_t due = cap / 2 * elapsed / (uint64_t)n;
+		uint64_t due = cap * 7 / 10 * elapsed / (uint64_t)n;
 
 		*delay = IGFS_MIN(*delay, due);
 	}

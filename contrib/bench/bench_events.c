@@ -316,11 +316,15 @@ struct igfs {
 
 static int igfs_mount(struct igfs *m)
 {
-	char *argv[] = { IGFS_BIN, "-f", "-o", "gadgets=" IGFS_BUILD_DIR "/gadgets/images", m->mnt,
-			 NULL };
+	static char opt[1024];
+	char *argv[] = { IGFS_BIN, "-f", "-o", opt, m->mnt, NULL };
 	char line[4096];
 	int i;
 
+	/* IGFS_BENCH_OPTS: extra mount options to compare, e.g. rt=0. */
+	snprintf(opt, sizeof(opt), "gadgets=%s/gadgets/images%s%s", IGFS_BUILD_DIR,
+		 getenv("IGFS_BENCH_OPTS") ? "," : "",
+		 getenv("IGFS_BENCH_OPTS") ? getenv("IGFS_BENCH_OPTS") : "");
 	strcpy(m->mnt, "/tmp/igfs-bench-ev-XXXXXX");
 	if (!mkdtemp(m->mnt))
 		return -1;
