@@ -1027,3 +1027,27 @@ int ith_main(int argc, char **argv, const struct ith_test *tests, size_t n)
 	}
 	return ret;
 }
+
+json_int_t ith_jint(json_t *obj, const char *path)
+{
+	json_t *v = ith_get(obj, path);
+
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+const char *ith_jstr(json_t *obj, const char *path)
+{
+	json_t *v = ith_get(obj, path);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+bool ith_str_is(const char *s, const char *want)
+{
+	return s && !strcmp(s, want);
+}
+
+const char *ith_show(const char *s)
+{
+	return s ? s : "(missing)";
+}

@@ -141,6 +141,14 @@ int ith_wait_status_str(const struct ith_gadget *g, const char *key, const char 
 			int timeout_ms);
 /* The value at a dotted path ("proc.creds.uid") of @obj, borrowed, or NULL. */
 json_t *ith_get(json_t *obj, const char *path);
+/* Field helpers for test checks: the integer at @path or -1, the string or NULL. */
+json_int_t ith_jint(json_t *obj, const char *path);
+const char *ith_jstr(json_t *obj, const char *path);
+/* @s is non-NULL and equals @want. */
+bool ith_str_is(const char *s, const char *want);
+/* @s, or "(missing)" for messages. */
+const char *ith_show(const char *s);
+
 /* Whether @obj is exactly {"lost":N} with an integer N; N in *ret_n. */
 bool ith_is_lost_line(json_t *obj, json_int_t *ret_n);
 

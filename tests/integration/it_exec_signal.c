@@ -38,30 +38,6 @@ extern char **environ;
 
 /* ----- JSON helpers ----- */
 
-static json_int_t jint(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static const char *jstr(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const char *show(const char *s)
-{
-	return s ? s : "(missing)";
-}
-
-static bool str_is(const char *s, const char *want)
-{
-	return s && !strcmp(s, want);
-}
-
 /* A bool field: 1 true, 0 false, -1 missing or not a bool. */
 static int jbool(json_t *obj, const char *path)
 {
@@ -142,13 +118,13 @@ static bool stream_clean(const struct ith_stream *s)
 /* "timestamp" is RFC 3339 with 9 fractional digits and timestamp_raw is close to now. */
 static bool check_time(json_t *l)
 {
-	const char *ts = jstr(l, "timestamp");
-	json_int_t raw = jint(l, "timestamp_raw");
+	const char *ts = ith_jstr(l, "timestamp");
+	json_int_t raw = ith_jint(l, "timestamp_raw");
 	long long diff = (long long)raw - ith_realtime_ns();
 	const char *dot = ts ? strchr(ts, '.') : NULL;
 
 	if (!ts || strlen(ts) < 30 || ts[10] != 'T' || !dot || strspn(dot + 1, "0123456789") != 9) {
-		fprintf(stderr, "bad timestamp '%s'\n", show(ts));
+		fprintf(stderr, "bad timestamp '%s'\n", ith_show(ts));
 		return false;
 	}
 	if (raw <= 0 || diff > MAX_SKEW_NS || diff < -MAX_SKEW_NS) {
@@ -327,13 +303,13 @@ static bool is_exec(json_t *l, const void *arg)
 {
 	const struct exec_want *w = arg;
 
-	return jint(l, "proc.pid") == w->pid && str_is(jstr(l, "filename"), w->filename);
+	return ith_jint(l, "proc.pid") == w->pid && ith_str_is(ith_jstr(l, "filename"), w->filename);
 }
 
 /* Any event of process @pid. */
 static bool is_pid(json_t *l, const void *arg)
 {
-	return jint(l, "proc.pid") == *(const pid_t *)arg;
+	return ith_jint(l, "proc.pid") == *(const pid_t *)arg;
 }
 
 /* argv joined by single spaces, as trace_exec shows it. */
@@ -370,47 +346,47 @@ static bool check_exec_common(json_t *l, pid_t pid, const char *comm, const char
 
 	user_name(getuid(), user, sizeof(user));
 	user_name((uid_t)loginuid, login, sizeof(login));
-	if (jint(l, "proc.pid") != pid || jint(l, "proc.tid") != pid) {
+	if (ith_jint(l, "proc.pid") != pid || ith_jint(l, "proc.tid") != pid) {
 		fprintf(stderr, "proc.pid/tid %lld/%lld, expected %d\n",
-			(long long)jint(l, "proc.pid"), (long long)jint(l, "proc.tid"), (int)pid);
+			(long long)ith_jint(l, "proc.pid"), (long long)ith_jint(l, "proc.tid"), (int)pid);
 		return false;
 	}
-	if (jint(l, "proc.parent.pid") != getpid() ||
-	    !str_is(jstr(l, "proc.parent.comm"), EXEC_COMM)) {
+	if (ith_jint(l, "proc.parent.pid") != getpid() ||
+	    !ith_str_is(ith_jstr(l, "proc.parent.comm"), EXEC_COMM)) {
 		fprintf(stderr, "proc.parent %lld '%s', expected %d '%s'\n",
-			(long long)jint(l, "proc.parent.pid"), show(jstr(l, "proc.parent.comm")),
+			(long long)ith_jint(l, "proc.parent.pid"), ith_show(ith_jstr(l, "proc.parent.comm")),
 			(int)getpid(), EXEC_COMM);
 		return false;
 	}
-	if (!str_is(jstr(l, "proc.comm"), comm)) {
-		fprintf(stderr, "proc.comm '%s', expected '%s'\n", show(jstr(l, "proc.comm")),
+	if (!ith_str_is(ith_jstr(l, "proc.comm"), comm)) {
+		fprintf(stderr, "proc.comm '%s', expected '%s'\n", ith_show(ith_jstr(l, "proc.comm")),
 			comm);
 		return false;
 	}
-	if (jint(l, "proc.creds.uid") != getuid() || !str_is(jstr(l, "proc.creds.user"), user) ||
-	    jint(l, "proc.creds.gid") != getgid()) {
+	if (ith_jint(l, "proc.creds.uid") != getuid() || !ith_str_is(ith_jstr(l, "proc.creds.user"), user) ||
+	    ith_jint(l, "proc.creds.gid") != getgid()) {
 		fprintf(stderr, "proc.creds uid %lld user '%s' gid %lld, expected %u '%s' %u\n",
-			(long long)jint(l, "proc.creds.uid"), show(jstr(l, "proc.creds.user")),
-			(long long)jint(l, "proc.creds.gid"), (unsigned)getuid(), user,
+			(long long)ith_jint(l, "proc.creds.uid"), ith_show(ith_jstr(l, "proc.creds.user")),
+			(long long)ith_jint(l, "proc.creds.gid"), (unsigned)getuid(), user,
 			(unsigned)getgid());
 		return false;
 	}
-	if (stat("/proc/self/ns/mnt", &ns) || jint(l, "proc.mntns_id") != (json_int_t)ns.st_ino) {
+	if (stat("/proc/self/ns/mnt", &ns) || ith_jint(l, "proc.mntns_id") != (json_int_t)ns.st_ino) {
 		fprintf(stderr, "proc.mntns_id %lld, expected %llu\n",
-			(long long)jint(l, "proc.mntns_id"), (unsigned long long)ns.st_ino);
+			(long long)ith_jint(l, "proc.mntns_id"), (unsigned long long)ns.st_ino);
 		return false;
 	}
-	if (jint(l, "loginuid") != loginuid || !str_is(jstr(l, "loginuser"), login) ||
-	    jint(l, "sessionid") != sessionid) {
+	if (ith_jint(l, "loginuid") != loginuid || !ith_str_is(ith_jstr(l, "loginuser"), login) ||
+	    ith_jint(l, "sessionid") != sessionid) {
 		fprintf(stderr,
 			"loginuid %lld loginuser '%s' sessionid %lld, expected %lld '%s' %lld\n",
-			(long long)jint(l, "loginuid"), show(jstr(l, "loginuser")),
-			(long long)jint(l, "sessionid"), loginuid, login, sessionid);
+			(long long)ith_jint(l, "loginuid"), ith_show(ith_jstr(l, "loginuser")),
+			(long long)ith_jint(l, "sessionid"), loginuid, login, sessionid);
 		return false;
 	}
-	if (!str_is(jstr(l, "error"), error) || jint(l, "error_raw") != error_raw) {
+	if (!ith_str_is(ith_jstr(l, "error"), error) || ith_jint(l, "error_raw") != error_raw) {
 		fprintf(stderr, "error '%s' error_raw %lld, expected '%s' %d\n",
-			show(jstr(l, "error")), (long long)jint(l, "error_raw"), error, error_raw);
+			ith_show(ith_jstr(l, "error")), (long long)ith_jint(l, "error_raw"), error, error_raw);
 		return false;
 	}
 	return check_time(l);
@@ -419,17 +395,17 @@ static bool check_exec_common(json_t *l, pid_t pid, const char *comm, const char
 /* args, args_count, args_size and args_truncated. */
 static bool check_args(json_t *l, const char *args, int count, bool truncated)
 {
-	const char *got = jstr(l, "args");
+	const char *got = ith_jstr(l, "args");
 
-	if (!str_is(got, args)) {
-		fprintf(stderr, "args '%s',\nexpected '%s'\n", show(got), args);
+	if (!ith_str_is(got, args)) {
+		fprintf(stderr, "args '%s',\nexpected '%s'\n", ith_show(got), args);
 		return false;
 	}
-	if (jint(l, "args_count") != count || jint(l, "args_size") != (json_int_t)strlen(args) ||
+	if (ith_jint(l, "args_count") != count || ith_jint(l, "args_size") != (json_int_t)strlen(args) ||
 	    jbool(l, "args_truncated") != truncated) {
 		fprintf(stderr,
 			"args_count %lld args_size %lld args_truncated %d, expected %d %zu %d\n",
-			(long long)jint(l, "args_count"), (long long)jint(l, "args_size"),
+			(long long)ith_jint(l, "args_count"), (long long)ith_jint(l, "args_size"),
 			jbool(l, "args_truncated"), count, strlen(args), truncated);
 		return false;
 	}
@@ -596,7 +572,7 @@ static int test_exec_failed_param(struct ith_mount *m)
 		l = json_array_get(s.lines, i);
 		if (ith_is_lost_line(l, NULL))
 			continue;
-		ITH_CHECK(jint(l, "error_raw") > 0, "failed=true shows a success: %s",
+		ITH_CHECK(ith_jint(l, "error_raw") > 0, "failed=true shows a success: %s",
 			  line_text(l));
 	}
 	ret = 0;
@@ -670,7 +646,7 @@ static int test_exec_truncated(struct ith_mount *m)
 	ITH_CHECK(w.pid > 0, "the echo child failed");
 	l = wait_line(&s, is_exec, &w);
 	ITH_CHECK(l, "no exec event for long args");
-	got = jstr(l, "args");
+	got = ith_jstr(l, "args");
 	ITH_CHECK(got, "no args: %s", line_text(l));
 	len = strlen(got);
 	ITH_CHECK(len == ARGS_LEN - 1, "args is %zu bytes, expected %d", len, ARGS_LEN - 1);
@@ -678,10 +654,10 @@ static int test_exec_truncated(struct ith_mount *m)
 	/* Arguments that start inside what is shown: 14 (the 14th cut). */
 	for (i = 0, pos = 0, starts = 0; argv[i]; pos += strlen(argv[i]) + 1, i++)
 		starts += pos < len;
-	ITH_CHECK(jint(l, "args_count") == (json_int_t)starts && starts < 30,
-		  "args_count %lld, expected %zu", (long long)jint(l, "args_count"), starts);
-	ITH_CHECK(jint(l, "args_size") == (json_int_t)len && jbool(l, "args_truncated") == 1,
-		  "args_size %lld args_truncated %d", (long long)jint(l, "args_size"),
+	ITH_CHECK(ith_jint(l, "args_count") == (json_int_t)starts && starts < 30,
+		  "args_count %lld, expected %zu", (long long)ith_jint(l, "args_count"), starts);
+	ITH_CHECK(ith_jint(l, "args_size") == (json_int_t)len && jbool(l, "args_truncated") == 1,
+		  "args_size %lld args_truncated %d", (long long)ith_jint(l, "args_size"),
 		  jbool(l, "args_truncated"));
 	ITH_CHECK(check_exec_common(l, w.pid, "echo", "", 0), "wrong fields after long args: %s",
 		  line_text(l));
@@ -787,7 +763,7 @@ static int test_exec_filters(struct ith_mount *m)
 	ITH_CHECK(!find_line(&s, is_pid, &other, 0), "pid=%d shows pid %d", (int)w.pid, (int)other);
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
-		ITH_CHECK(ith_is_lost_line(l, NULL) || jint(l, "proc.pid") == w.pid,
+		ITH_CHECK(ith_is_lost_line(l, NULL) || ith_jint(l, "proc.pid") == w.pid,
 			  "pid=%d shows %s", (int)w.pid, line_text(l));
 	}
 	stop_gadget(&g, &s);
@@ -808,7 +784,7 @@ static int test_exec_filters(struct ith_mount *m)
 	ITH_CHECK(!find_line(&s, is_pid, &other, 0), "comm=true shows the echo");
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
-		ITH_CHECK(ith_is_lost_line(l, NULL) || str_is(jstr(l, "proc.comm"), "true"),
+		ITH_CHECK(ith_is_lost_line(l, NULL) || ith_str_is(ith_jstr(l, "proc.comm"), "true"),
 			  "comm=true shows %s", line_text(l));
 	}
 	ret = 0;
@@ -835,8 +811,8 @@ static bool is_sig(json_t *l, const void *arg)
 {
 	const struct sig_want *w = arg;
 
-	return jint(l, "proc.pid") == w->sender && jint(l, "tpid") == w->tpid &&
-	       jint(l, "sig_raw") == w->sig;
+	return ith_jint(l, "proc.pid") == w->sender && ith_jint(l, "tpid") == w->tpid &&
+	       ith_jint(l, "sig_raw") == w->sig;
 }
 
 /* The fields of a signal event sent by this test's thread @tid. */
@@ -846,34 +822,34 @@ static bool check_sig(json_t *l, pid_t tid, int tpid, int sig, const char *sig_n
 	char user[64];
 
 	user_name(getuid(), user, sizeof(user));
-	if (jint(l, "proc.pid") != getpid() || jint(l, "proc.tid") != tid ||
-	    !str_is(jstr(l, "proc.comm"), SIG_COMM) || jint(l, "proc.parent.pid") != getppid()) {
+	if (ith_jint(l, "proc.pid") != getpid() || ith_jint(l, "proc.tid") != tid ||
+	    !ith_str_is(ith_jstr(l, "proc.comm"), SIG_COMM) || ith_jint(l, "proc.parent.pid") != getppid()) {
 		fprintf(stderr,
 			"sender pid %lld tid %lld comm '%s' ppid %lld, expected %d %d '%s' %d\n",
-			(long long)jint(l, "proc.pid"), (long long)jint(l, "proc.tid"),
-			show(jstr(l, "proc.comm")), (long long)jint(l, "proc.parent.pid"),
+			(long long)ith_jint(l, "proc.pid"), (long long)ith_jint(l, "proc.tid"),
+			ith_show(ith_jstr(l, "proc.comm")), (long long)ith_jint(l, "proc.parent.pid"),
 			(int)getpid(), (int)tid, SIG_COMM, (int)getppid());
 		return false;
 	}
-	if (jint(l, "proc.creds.uid") != getuid() || !str_is(jstr(l, "proc.creds.user"), user)) {
+	if (ith_jint(l, "proc.creds.uid") != getuid() || !ith_str_is(ith_jstr(l, "proc.creds.user"), user)) {
 		fprintf(stderr, "proc.creds uid %lld user '%s'\n",
-			(long long)jint(l, "proc.creds.uid"), show(jstr(l, "proc.creds.user")));
+			(long long)ith_jint(l, "proc.creds.uid"), ith_show(ith_jstr(l, "proc.creds.user")));
 		return false;
 	}
-	if (jint(l, "tpid") != tpid || jint(l, "sig_raw") != sig ||
-	    !str_is(jstr(l, "sig"), sig_name)) {
+	if (ith_jint(l, "tpid") != tpid || ith_jint(l, "sig_raw") != sig ||
+	    !ith_str_is(ith_jstr(l, "sig"), sig_name)) {
 		fprintf(stderr, "tpid %lld sig %lld '%s', expected %d %d '%s'\n",
-			(long long)jint(l, "tpid"), (long long)jint(l, "sig_raw"),
-			show(jstr(l, "sig")), tpid, sig, sig_name);
+			(long long)ith_jint(l, "tpid"), (long long)ith_jint(l, "sig_raw"),
+			ith_show(ith_jstr(l, "sig")), tpid, sig, sig_name);
 		return false;
 	}
-	if (!str_is(jstr(l, "error"), error) || jint(l, "error_raw") != error_raw) {
+	if (!ith_str_is(ith_jstr(l, "error"), error) || ith_jint(l, "error_raw") != error_raw) {
 		fprintf(stderr, "error '%s' error_raw %lld, expected '%s' %d\n",
-			show(jstr(l, "error")), (long long)jint(l, "error_raw"), error, error_raw);
+			ith_show(ith_jstr(l, "error")), (long long)ith_jint(l, "error_raw"), error, error_raw);
 		return false;
 	}
-	if (!str_is(jstr(l, "source"), source)) {
-		fprintf(stderr, "source '%s', expected '%s'\n", show(jstr(l, "source")), source);
+	if (!ith_str_is(ith_jstr(l, "source"), source)) {
+		fprintf(stderr, "source '%s', expected '%s'\n", ith_show(ith_jstr(l, "source")), source);
 		return false;
 	}
 	return check_time(l);
@@ -934,9 +910,9 @@ static int test_signal_kill(struct ith_mount *m)
 	l = wait_line(&s, is_sig, &chld);
 	ITH_CHECK(l, "no SIGCHLD event from the child %d", chld.sender);
 	fprintf(stderr, "event: %s\n", line_text(l));
-	ITH_CHECK(str_is(jstr(l, "sig"), "SIGCHLD") &&
-			  str_is(jstr(l, "source"), "signal_generate") &&
-			  str_is(jstr(l, "error"), "") && jint(l, "proc.parent.pid") == getpid(),
+	ITH_CHECK(ith_str_is(ith_jstr(l, "sig"), "SIGCHLD") &&
+			  ith_str_is(ith_jstr(l, "source"), "signal_generate") &&
+			  ith_str_is(ith_jstr(l, "error"), "") && ith_jint(l, "proc.parent.pid") == getpid(),
 		  "wrong SIGCHLD event: %s", line_text(l));
 	/* The SIGCHLD came after the kill: a repeat of the kill would be in by now. */
 	ITH_CHECK(count_lines(&s, is_sig, &usr1) == 1, "%zu SIGUSR1 events for one kill",
@@ -1114,7 +1090,7 @@ static int test_signal_param_signal(struct ith_mount *m)
 	ITH_CHECK(!find_line(&s, is_sig, &w1, 0), "signal=12 shows a SIGUSR1");
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
-		ITH_CHECK(ith_is_lost_line(l, NULL) || jint(l, "sig_raw") == SIGUSR2,
+		ITH_CHECK(ith_is_lost_line(l, NULL) || ith_jint(l, "sig_raw") == SIGUSR2,
 			  "signal=12 shows %s", line_text(l));
 	}
 	ret = 0;
@@ -1156,8 +1132,8 @@ static int test_signal_param_failed(struct ith_mount *m)
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
 		ITH_CHECK(ith_is_lost_line(l, NULL) ||
-				  (jint(l, "error_raw") > 0 &&
-				   !str_is(jstr(l, "source"), "signal_generate")),
+				  (ith_jint(l, "error_raw") > 0 &&
+				   !ith_str_is(ith_jstr(l, "source"), "signal_generate")),
 			  "failed=true shows %s", line_text(l));
 	}
 	ret = 0;
@@ -1203,7 +1179,7 @@ static int test_signal_param_pid(struct ith_mount *m)
 		  (int)getpid());
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
-		ITH_CHECK(ith_is_lost_line(l, NULL) || jint(l, "proc.pid") == getpid(),
+		ITH_CHECK(ith_is_lost_line(l, NULL) || ith_jint(l, "proc.pid") == getpid(),
 			  "pid=%d shows %s", (int)getpid(), line_text(l));
 	}
 	ret = 0;
@@ -1244,7 +1220,7 @@ static int test_signal_param_kill_only(struct ith_mount *m)
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		l = json_array_get(s.lines, i);
 		ITH_CHECK(ith_is_lost_line(l, NULL) ||
-				  !str_is(jstr(l, "source"), "signal_generate"),
+				  !ith_str_is(ith_jstr(l, "source"), "signal_generate"),
 			  "kill-only=true shows %s", line_text(l));
 	}
 	ret = 0;

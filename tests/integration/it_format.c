@@ -47,30 +47,6 @@ static void gpath(const struct ith_gadget *g, const char *name, char *out, size_
 	snprintf(out, len, "%s/%s", g->dir, name);
 }
 
-static json_int_t jint(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static const char *jstr(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static bool str_is(const char *s, const char *want)
-{
-	return s && !strcmp(s, want);
-}
-
-static const char *show(const char *s)
-{
-	return s ? s : "(missing)";
-}
-
 /* Read a finite file (status, log, schema, params, tables) into @b. 0 or -errno. */
 static int read_text(const char *path, struct ith_buf *b)
 {
@@ -102,7 +78,7 @@ static json_t *gadget_json(const struct ith_gadget *g, const char *name)
 static json_int_t status_int(const struct ith_gadget *g, const char *key)
 {
 	json_t *st = ith_status(g);
-	json_int_t v = jint(st, key);
+	json_int_t v = ith_jint(st, key);
 
 	json_decref(st);
 	return v;
@@ -113,7 +89,7 @@ static void status_error(const struct ith_gadget *g, char *buf, size_t len)
 {
 	json_t *st = ith_status(g);
 
-	snprintf(buf, len, "%s", show(jstr(st, "error")));
+	snprintf(buf, len, "%s", ith_show(ith_jstr(st, "error")));
 	if (st && json_is_null(json_object_get(st, "error")))
 		snprintf(buf, len, "%s", "");
 	json_decref(st);
@@ -241,7 +217,7 @@ static json_t *nth_match(const struct ith_stream *s, const char *key, json_int_t
 	for (i = 0; i < json_array_size(s->lines); i++) {
 		json_t *l = json_array_get(s->lines, i);
 
-		if (jint(l, key) == val && !nth--)
+		if (ith_jint(l, key) == val && !nth--)
 			return l;
 	}
 	return NULL;
@@ -387,7 +363,7 @@ static unsigned int daemon_prog_named(pid_t pid, const char *name)
 	for (i = 0; i < n && !found; i++) {
 		json_t *p = bpftool_show("prog", ids[i]);
 
-		if (str_is(jstr(p, "name"), name))
+		if (ith_str_is(ith_jstr(p, "name"), name))
 			found = ids[i];
 		json_decref(p);
 	}
@@ -404,9 +380,9 @@ static void daemon_tracepoint_of(pid_t pid, unsigned int prog_id, char *out, siz
 	out[0] = '\0';
 	json_array_foreach(all, i, e)
 	{
-		if (jint(e, "pid") == pid && jint(e, "prog_id") == (json_int_t)prog_id &&
-		    jstr(e, "tracepoint"))
-			snprintf(out, len, "%s", jstr(e, "tracepoint"));
+		if (ith_jint(e, "pid") == pid && ith_jint(e, "prog_id") == (json_int_t)prog_id &&
+		    ith_jstr(e, "tracepoint"))
+			snprintf(out, len, "%s", ith_jstr(e, "tracepoint"));
 	}
 	json_decref(all);
 }
@@ -419,7 +395,7 @@ static bool schema_has_field(json_t *ds, const char *name)
 
 	json_array_foreach(json_object_get(ds, "fields"), i, f)
 	{
-		if (str_is(jstr(f, "name"), name))
+		if (ith_str_is(ith_jstr(f, "name"), name))
 			return true;
 	}
 	return false;
@@ -432,7 +408,7 @@ static json_t *schema_ds(json_t *schema, const char *name, size_t *ret_pos)
 
 	json_array_foreach(json_object_get(schema, "datasources"), i, ds)
 	{
-		if (str_is(jstr(ds, "name"), name)) {
+		if (ith_str_is(ith_jstr(ds, "name"), name)) {
 			if (ret_pos)
 				*ret_pos = i;
 			return ds;
@@ -721,7 +697,7 @@ static int test_multi_sources(struct ith_mount *m)
 	/* SPEC §2: every source by its own name, the first of each kind on top. */
 	gpath(&g, "sources", path, sizeof(path));
 	err = list_dir(path, list, sizeof(list));
-	ITH_CHECK(!err && str_is(list, "alpha,beta,counts,tasks"), "sources/ lists '%s'", list);
+	ITH_CHECK(!err && ith_str_is(list, "alpha,beta,counts,tasks"), "sources/ lists '%s'", list);
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(files); i++) {
 		gpath(&g, files[i], path, sizeof(path));
 		ITH_CHECK(path_exists(path), "%s is missing: %m", files[i]);
@@ -739,22 +715,22 @@ static int test_multi_sources(struct ith_mount *m)
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(want); i++) {
 		ds = schema_ds(schema, want[i].name, &pos);
 		ITH_CHECK(ds, "schema has no data source '%s'", want[i].name);
-		ITH_CHECK(str_is(jstr(ds, "kind"), want[i].kind) &&
-				  str_is(jstr(ds, "file"), want[i].file),
+		ITH_CHECK(ith_str_is(ith_jstr(ds, "kind"), want[i].kind) &&
+				  ith_str_is(ith_jstr(ds, "file"), want[i].file),
 			  "data source '%s' is kind '%s' file '%s', expected %s/%s", want[i].name,
-			  show(jstr(ds, "kind")), show(jstr(ds, "file")), want[i].kind,
+			  ith_show(ith_jstr(ds, "kind")), ith_show(ith_jstr(ds, "file")), want[i].kind,
 			  want[i].file);
 		ITH_CHECK(schema_has_field(ds, want[i].field), "data source '%s' has no field '%s'",
 			  want[i].name, want[i].field);
-		if (str_is(want[i].kind, "tracer") && pos < first_tracer)
+		if (ith_str_is(want[i].kind, "tracer") && pos < first_tracer)
 			first_tracer = pos;
 	}
 	ITH_CHECK(schema_has_field(schema_ds(schema, "alpha", NULL), "proc.pid") &&
 			  schema_has_field(schema_ds(schema, "counts", NULL), "pid"),
 		  "nested or key fields missing in the schema");
 	ds = json_array_get(json_object_get(schema, "datasources"), first_tracer);
-	ITH_CHECK(str_is(jstr(ds, "name"), "alpha"), "the first tracer in schema is '%s'",
-		  show(jstr(ds, "name")));
+	ITH_CHECK(ith_str_is(ith_jstr(ds, "name"), "alpha"), "the first tracer in schema is '%s'",
+		  ith_show(ith_jstr(ds, "name")));
 
 	/* interval 0: stats dumps the live map on every open (SPEC §8). */
 	err = param_write(&g, "interval", "0");
@@ -800,7 +776,7 @@ static int test_multi_sources(struct ith_mount *m)
 		json_t *x = nth_match(&alpha, "proc.pid", a.pid, i);
 		json_t *y = nth_match(&top, "proc.pid", a.pid, i);
 
-		ITH_CHECK(x && y && jint(x, "timestamp_raw") == jint(y, "timestamp_raw"),
+		ITH_CHECK(x && y && ith_jint(x, "timestamp_raw") == ith_jint(y, "timestamp_raw"),
 			  "event %zu differs between events and sources/alpha/events", i);
 	}
 
@@ -808,14 +784,14 @@ static int test_multi_sources(struct ith_mount *m)
 	err = gadget_table(&g, "stats", &tab);
 	ITH_CHECK(!err, "stats: %s", strerror(-err));
 	l = find_match(&tab, "pid", a.pid, NULL, 0);
-	ITH_CHECK(l && jint(l, "calls") == 5, "stats: actor's row %s",
+	ITH_CHECK(l && ith_jint(l, "calls") == 5, "stats: actor's row %s",
 		  l ? "has calls != 5" : "is missing");
 	ith_stream_free(&tab);
 	ith_stream_init(&tab, -1);
 	err = gadget_table(&g, "sources/counts/stats", &tab);
 	ITH_CHECK(!err, "sources/counts/stats: %s", strerror(-err));
 	l = find_match(&tab, "pid", a.pid, NULL, 0);
-	ITH_CHECK(l && jint(l, "calls") == 5, "sources/counts/stats: actor's row wrong");
+	ITH_CHECK(l && ith_jint(l, "calls") == 5, "sources/counts/stats: actor's row wrong");
 
 	/* snapshot: the task iterator sees the actor with its comm. */
 	ith_stream_free(&tab);
@@ -823,14 +799,14 @@ static int test_multi_sources(struct ith_mount *m)
 	err = gadget_table(&g, "snapshot", &tab);
 	ITH_CHECK(!err, "snapshot: %s", strerror(-err));
 	l = find_match(&tab, "pid", a.pid, NULL, 0);
-	ITH_CHECK(l && str_is(jstr(l, "comm"), ACTOR_COMM), "snapshot: actor %s",
+	ITH_CHECK(l && ith_str_is(ith_jstr(l, "comm"), ACTOR_COMM), "snapshot: actor %s",
 		  l ? "has the wrong comm" : "is missing");
 	ith_stream_free(&tab);
 	ith_stream_init(&tab, -1);
 	err = gadget_table(&g, "sources/tasks/snapshot", &tab);
 	ITH_CHECK(!err, "sources/tasks/snapshot: %s", strerror(-err));
 	l = find_match(&tab, "pid", a.pid, NULL, 0);
-	ITH_CHECK(l && str_is(jstr(l, "comm"), ACTOR_COMM), "sources/tasks/snapshot: actor %s",
+	ITH_CHECK(l && ith_str_is(ith_jstr(l, "comm"), ACTOR_COMM), "sources/tasks/snapshot: actor %s",
 		  l ? "has the wrong comm" : "is missing");
 	ITH_CHECK(!tab.bad, "bad JSON line: %s", tab.why);
 	ret = 0;
@@ -939,7 +915,7 @@ static int flood_lost(struct ith_mount *m, bool perf)
 	err = gadget_text(&g, "log", &log);
 	ITH_CHECK(!err, "log: %s", strerror(-err));
 	ITH_CHECK(!strstr(log.data ? log.data : "", "perf event array") == !perf,
-		  "log %s 'perf event array':\n%s", perf ? "does not say" : "says", show(log.data));
+		  "log %s 'perf event array':\n%s", perf ? "does not say" : "says", ith_show(log.data));
 	s.fd = open_ro(g.events);
 	ITH_CHECK(s.fd >= 0, "open events: %m");
 	for (i = 0; i < FLOOD_MAX; i++) {
@@ -1027,20 +1003,20 @@ static int test_max_entries_var(struct ith_mount *m)
 	err = ith_ctl(&g, "start");
 	ITH_CHECK(!err, "start with a max_entries 0 map: %s", strerror(-err));
 	err = gadget_text(&g, "log", &log);
-	ITH_CHECK(!err && strstr(show(log.data),
+	ITH_CHECK(!err && strstr(ith_show(log.data),
 				 "map 'sized': max_entries 77 from 'sized_max_entries'"),
-		  "log does not give the size of 'sized':\n%s", show(log.data));
+		  "log does not give the size of 'sized':\n%s", ith_show(log.data));
 	err = daemon_fdinfo_ids(m->pid, "map_id", false, ids, IGFS_IT_ARRAY_SIZE(ids), &n);
 	ITH_CHECK(!err, "daemon fdinfo: %s", strerror(-err));
 	for (i = 0; i < n && !found; i++) {
 		json_decref(mp);
 		mp = bpftool_show("map", ids[i]);
-		found = str_is(jstr(mp, "name"), "sized");
+		found = ith_str_is(ith_jstr(mp, "name"), "sized");
 	}
 	ITH_CHECK(found, "the daemon holds no map named 'sized'");
-	ITH_CHECK(jint(mp, "max_entries") == 77 && str_is(jstr(mp, "type"), "hash"),
+	ITH_CHECK(ith_jint(mp, "max_entries") == 77 && ith_str_is(ith_jstr(mp, "type"), "hash"),
 		  "map 'sized' is a %s of %lld entries, expected a hash of 77",
-		  show(jstr(mp, "type")), (long long)jint(mp, "max_entries"));
+		  ith_show(ith_jstr(mp, "type")), (long long)ith_jint(mp, "max_entries"));
 	ret = 0;
 out:
 	json_decref(mp);
@@ -1072,10 +1048,10 @@ static int test_attach_to(struct ith_mount *m)
 	sibling = daemon_prog_named(m->pid, "ig_rt_sibling");
 	ITH_CHECK(retarget && sibling, "bpftool does not list ig_rt_retarget and ig_rt_sibling");
 	daemon_tracepoint_of(m->pid, retarget, tp, sizeof(tp));
-	ITH_CHECK(str_is(tp, "sys_enter_getppid"),
+	ITH_CHECK(ith_str_is(tp, "sys_enter_getppid"),
 		  "ig_rt_retarget is attached to '%s', expected sys_enter_getppid", tp);
 	daemon_tracepoint_of(m->pid, sibling, tp, sizeof(tp));
-	ITH_CHECK(str_is(tp, "sys_enter_getpid"),
+	ITH_CHECK(ith_str_is(tp, "sys_enter_getpid"),
 		  "ig_rt_sibling is attached to '%s', expected sys_enter_getpid", tp);
 
 	s.fd = open_ro(g.events);
@@ -1133,7 +1109,7 @@ static int test_program_disabled(struct ith_mount *m)
 	daemon_tracepoint_of(m->pid, disabled, tp, sizeof(tp));
 	ITH_CHECK(!tp[0], "the disabled program is attached to '%s'", tp);
 	daemon_tracepoint_of(m->pid, sibling, tp, sizeof(tp));
-	ITH_CHECK(str_is(tp, "sys_enter_getpid"), "the sibling is attached to '%s'", tp);
+	ITH_CHECK(ith_str_is(tp, "sys_enter_getpid"), "the sibling is attached to '%s'", tp);
 	err = daemon_fdinfo_ids(m->pid, "prog_id", true, links, IGFS_IT_ARRAY_SIZE(links), &n);
 	ITH_CHECK(!err, "daemon fdinfo: %s", strerror(-err));
 	for (i = 0; i < n; i++)
@@ -1173,8 +1149,8 @@ static json_int_t pinned_value(pid_t pid)
 		snprintf(k[i], sizeof(k[i]), "%u", ((unsigned int)pid >> (8 * i)) & 0xff);
 	j = bpftool_json(argv);
 	/* With BTF, -j gives raw bytes plus a "formatted" object. */
-	v = json_is_integer(json_object_get(j, "value")) ? jint(j, "value")
-							 : jint(j, "formatted.value");
+	v = json_is_integer(json_object_get(j, "value")) ? ith_jint(j, "value")
+							 : ith_jint(j, "formatted.value");
 	json_decref(j);
 	return v;
 }
@@ -1183,7 +1159,7 @@ static json_int_t pinned_id(void)
 {
 	const char *argv[] = {"bpftool", "map", "show", "pinned", PIN_PATH, "-j", NULL};
 	json_t *j = bpftool_json(argv);
-	json_int_t v = str_is(jstr(j, "name"), "igfs_fmt_pinned") ? jint(j, "id") : -1;
+	json_int_t v = ith_str_is(ith_jstr(j, "name"), "igfs_fmt_pinned") ? ith_jint(j, "id") : -1;
 
 	json_decref(j);
 	return v;
@@ -1279,14 +1255,14 @@ static int test_iter_task_file(struct ith_mount *m)
 		  "the snapshot holds files of other processes");
 	l = find_match(&s, "pid", getpid(), "fd", fd);
 	ITH_CHECK(l, "the snapshot has no line for fd %d", fd);
-	ITH_CHECK(jint(l, "ino") == (json_int_t)st.st_ino && str_is(jstr(l, "path"), marker),
-		  "fd %d: ino %lld path '%s', expected %llu '%s'", fd, (long long)jint(l, "ino"),
-		  show(jstr(l, "path")), (unsigned long long)st.st_ino, marker);
+	ITH_CHECK(ith_jint(l, "ino") == (json_int_t)st.st_ino && ith_str_is(ith_jstr(l, "path"), marker),
+		  "fd %d: ino %lld path '%s', expected %llu '%s'", fd, (long long)ith_jint(l, "ino"),
+		  ith_show(ith_jstr(l, "path")), (unsigned long long)st.st_ino, marker);
 	/* The gadget's first iterator is files: the top-level snapshot is the same. */
 	err = gadget_table(&g, "snapshot", &top);
 	ITH_CHECK(!err, "snapshot: %s", strerror(-err));
 	l = find_match(&top, "pid", getpid(), "fd", fd);
-	ITH_CHECK(l && str_is(jstr(l, "path"), marker), "snapshot lacks fd %d", fd);
+	ITH_CHECK(l && ith_str_is(ith_jstr(l, "path"), marker), "snapshot lacks fd %d", fd);
 
 	/* Every open is "now": a closed fd is gone from the next snapshot. */
 	close(fd);
@@ -1355,14 +1331,14 @@ static int test_iter_ksym(struct ith_mount *m)
 	for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_t *l =
 			json_loads(line, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, NULL);
-		const char *name = jstr(l, "name"), *a = strstr(line, "\"addr\":");
+		const char *name = ith_jstr(l, "name"), *a = strstr(line, "\"addr\":");
 
 		lines++;
 		ITH_CHECK(json_is_object(l) && json_is_real(json_object_get(l, "addr")),
 			  "not a JSON line with a numeric addr: %s", line);
 		ITH_CHECK(name && !strncmp(name, "vfs_rea", 7), "symbol '%s' lacks the prefix",
-			  show(name));
-		if (str_is(name, "vfs_read") && a) {
+			  ith_show(name));
+		if (ith_str_is(name, "vfs_read") && a) {
 			hit = true;
 			addr = strtoull(a + 7, NULL, 10);
 		}
@@ -1416,9 +1392,9 @@ static int test_iter_map_elem(struct ith_mount *m)
 		  IGFS_IT_ARRAY_SIZE(want));
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(want); i++) {
 		l = find_match(&s, "pid", a.pid, "arg", want[i].arg);
-		ITH_CHECK(l && jint(l, "calls") == want[i].calls,
+		ITH_CHECK(l && ith_jint(l, "calls") == want[i].calls,
 			  "entry for getpgid(%u): %s (calls %lld, expected %d)", want[i].arg,
-			  l ? "wrong" : "missing", (long long)jint(l, "calls"), want[i].calls);
+			  l ? "wrong" : "missing", (long long)ith_jint(l, "calls"), want[i].calls);
 	}
 	ret = 0;
 out:
@@ -1512,11 +1488,11 @@ static int test_perf_same_json(struct ith_mount *m)
 	ith_gadget_paths(&m2.m, "trace_open", &gp);
 	ITH_CHECK(!ith_ctl(&gr, "start") && !ith_ctl(&gp, "start"), "cannot start trace_open");
 	err = gadget_text(&gp, "log", &log);
-	ITH_CHECK(!err && strstr(show(log.data), "map 'events': perf event array"),
-		  "the perfbuf=1 log does not say perf event array:\n%s", show(log.data));
+	ITH_CHECK(!err && strstr(ith_show(log.data), "map 'events': perf event array"),
+		  "the perfbuf=1 log does not say perf event array:\n%s", ith_show(log.data));
 	err = gadget_text(&gr, "log", &log);
-	ITH_CHECK(!err && !strstr(show(log.data), "perf event array"),
-		  "the default mount uses a perf event array:\n%s", show(log.data));
+	ITH_CHECK(!err && !strstr(ith_show(log.data), "perf event array"),
+		  "the default mount uses a perf event array:\n%s", ith_show(log.data));
 	sr.fd = open_ro(gr.events);
 	sp.fd = open_ro(gp.events);
 	ITH_CHECK(sr.fd >= 0 && sp.fd >= 0, "open events: %m");
@@ -1530,11 +1506,11 @@ static int test_perf_same_json(struct ith_mount *m)
 	ITH_CHECK(!err, "no marker event through the perf buffer");
 	lr = ith_find_fname(&sr, marker, 0);
 	lp = ith_find_fname(&sp, marker, 0);
-	ITH_CHECK(jint(lr, "proc.pid") == getpid() && str_is(jstr(lr, "error"), "ENOENT"),
+	ITH_CHECK(ith_jint(lr, "proc.pid") == getpid() && ith_str_is(ith_jstr(lr, "error"), "ENOENT"),
 		  "the marker event is not the test's failed open");
 	ITH_CHECK(same_but_time(lr, lp, why, sizeof(why)),
 		  "the marker events differ beyond timestamps:\n%s", why);
-	ITH_CHECK(jstr(lp, "timestamp") && jint(lp, "timestamp_raw") > 0,
+	ITH_CHECK(ith_jstr(lp, "timestamp") && ith_jint(lp, "timestamp_raw") > 0,
 		  "the perf event has no timestamp");
 	ret = 0;
 out:
@@ -1618,7 +1594,7 @@ static json_t *index_ref(json_t *idx, const char *ref)
 
 	json_array_foreach(json_object_get(idx, "manifests"), i, e)
 	{
-		if (str_is(json_string_value(json_object_get(json_object_get(e, "annotations"),
+		if (ith_str_is(json_string_value(json_object_get(json_object_get(e, "annotations"),
 							     "org.opencontainers.image.ref.name")),
 			   ref))
 			return e;
@@ -1652,7 +1628,7 @@ static int check_export_layout(const char *tar)
 	ITH_CHECK(json_is_object(idx), "index.json is not JSON");
 	json_array_foreach(json_object_get(idx, "manifests"), i, e)
 	{
-		const char *at = jstr(e, "artifactType");
+		const char *at = ith_jstr(e, "artifactType");
 
 		if (json_object_get(e, "annotations"))
 			tagged++;
@@ -1732,9 +1708,9 @@ static int archive_mount(bool gz)
 	ith_gadget_paths(&m2.m, "snapshot_process@v0.55.0", &gs);
 	ITH_CHECK(!read_text(m2.log, &log), "cannot read the daemon log");
 	snprintf(want, sizeof(want), "gadget 'trace_open@v0.55.0' from '%s'", tar);
-	ITH_CHECK(strstr(show(log.data), want), "the daemon log does not say \"%s\"", want);
+	ITH_CHECK(strstr(ith_show(log.data), want), "the daemon log does not say \"%s\"", want);
 	snprintf(want, sizeof(want), "gadget 'snapshot_process@v0.55.0' from '%s'", tar);
-	ITH_CHECK(strstr(show(log.data), want), "the daemon log does not say \"%s\"", want);
+	ITH_CHECK(strstr(ith_show(log.data), want), "the daemon log does not say \"%s\"", want);
 	{
 		char list[1024];
 
@@ -1744,12 +1720,12 @@ static int archive_mount(bool gz)
 			  "the mount lists '%s', not both images of the archive", list);
 	}
 	schema = gadget_json(&go, "schema");
-	ITH_CHECK(str_is(jstr(schema, "image"), REF_OPEN), "trace_open@v0.55.0 is image '%s'",
-		  show(jstr(schema, "image")));
+	ITH_CHECK(ith_str_is(ith_jstr(schema, "image"), REF_OPEN), "trace_open@v0.55.0 is image '%s'",
+		  ith_show(ith_jstr(schema, "image")));
 	json_decref(schema);
 	schema = gadget_json(&gs, "schema");
-	ITH_CHECK(str_is(jstr(schema, "image"), REF_SNAP), "snapshot_process@v0.55.0 is image '%s'",
-		  show(jstr(schema, "image")));
+	ITH_CHECK(ith_str_is(ith_jstr(schema, "image"), REF_SNAP), "snapshot_process@v0.55.0 is image '%s'",
+		  ith_show(ith_jstr(schema, "image")));
 
 	/* Both start and work. */
 	err = ith_ctl(&go, "start");
@@ -1823,12 +1799,12 @@ static int test_params_defaults(struct ith_mount *m)
 
 	ith_gadget_paths(m, "fmt_params", &g);
 	err = list_dir(g.params, list, sizeof(list));
-	ITH_CHECK(!err && str_is(list, "addr,backlog,big,delta,flag,level,name,pid,port,small"),
+	ITH_CHECK(!err && ith_str_is(list, "addr,backlog,big,delta,flag,level,name,pid,port,small"),
 		  "params/ lists '%s'", list);
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(param_defaults); i++) {
 		err = param_read(&g, param_defaults[i].key, got, sizeof(got));
 		snprintf(want, sizeof(want), "%s\n", param_defaults[i].value);
-		ITH_CHECK(!err && str_is(got, want), "params/%s reads '%s', expected '%s'",
+		ITH_CHECK(!err && ith_str_is(got, want), "params/%s reads '%s', expected '%s'",
 			  param_defaults[i].key, got, want);
 	}
 	snprintf(path, sizeof(path), "%s/small", g.params);
@@ -1840,13 +1816,13 @@ static int test_params_defaults(struct ith_mount *m)
 
 		json_array_foreach(json_object_get(schema, "params"), j, p)
 		{
-			if (str_is(jstr(p, "key"), types[i].key))
+			if (ith_str_is(ith_jstr(p, "key"), types[i].key))
 				found = p;
 		}
-		ITH_CHECK(found && str_is(jstr(found, "type"), types[i].value) &&
-				  jstr(found, "description") && *jstr(found, "description"),
+		ITH_CHECK(found && ith_str_is(ith_jstr(found, "type"), types[i].value) &&
+				  ith_jstr(found, "description") && *ith_jstr(found, "description"),
 			  "schema param '%s': type '%s', expected '%s' with a description",
-			  types[i].key, show(jstr(found, "type")), types[i].value);
+			  types[i].key, ith_show(ith_jstr(found, "type")), types[i].value);
 	}
 	ret = 0;
 out:
@@ -1891,7 +1867,7 @@ static int test_params_valid(struct ith_mount *m)
 		ITH_CHECK(!err, "params/%s <- '%s': %s", cases[i].key, cases[i].in, strerror(-err));
 		err = param_read(&g, cases[i].key, got, sizeof(got));
 		snprintf(want, sizeof(want), "%s\n", cases[i].out);
-		ITH_CHECK(!err && str_is(got, want), "params/%s <- '%s' reads '%s', expected '%s'",
+		ITH_CHECK(!err && ith_str_is(got, want), "params/%s <- '%s' reads '%s', expected '%s'",
 			  cases[i].key, cases[i].in, got, want);
 	}
 	ret = 0;
@@ -1937,7 +1913,7 @@ static int test_params_invalid(struct ith_mount *m)
 		ITH_CHECK(err == -EINVAL, "params/%s <- '%s' gave %s, expected EINVAL",
 			  cases[i].key, cases[i].value, err ? strerror(-err) : "success");
 		err = param_read(&g, cases[i].key, after, sizeof(after));
-		ITH_CHECK(!err && str_is(after, before), "params/%s changed to '%s' on a bad write",
+		ITH_CHECK(!err && ith_str_is(after, before), "params/%s changed to '%s' on a bad write",
 			  cases[i].key, after);
 		status_error(&g, why, sizeof(why));
 		ITH_CHECK(why[0] && !strchr(why, '\n') && strstr(why, cases[i].key),
@@ -1974,13 +1950,13 @@ static int test_params_busy(struct ith_mount *m)
 	ITH_CHECK(err == -EBUSY, "ctl 'set small=9' while running gave %s, expected EBUSY",
 		  err ? strerror(-err) : "success");
 	err = param_read(&g, "small", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "-5\n"), "params/small changed while running: '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "-5\n"), "params/small changed while running: '%s'", got);
 	err = ith_ctl(&g, "stop");
 	ITH_CHECK(!err, "stop: %s", strerror(-err));
 	err = param_write(&g, "small", "9");
 	ITH_CHECK(!err, "params/small after stop: %s", strerror(-err));
 	err = param_read(&g, "small", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "9\n"), "params/small reads '%s' after stop", got);
+	ITH_CHECK(!err && ith_str_is(got, "9\n"), "params/small reads '%s' after stop", got);
 	ret = 0;
 out:
 	ith_ctl(&g, "stop");
@@ -2018,37 +1994,37 @@ static int test_params_ctl(struct ith_mount *m)
 	}
 	b.len = 0;
 	err = read_text(g.ctl, &b);
-	snprintf(state, sizeof(state), "%s", show(b.data));
-	ITH_CHECK(!err && str_is(state, "stopped\n"), "ctl reads '%s' after bad starts", state);
+	snprintf(state, sizeof(state), "%s", ith_show(b.data));
+	ITH_CHECK(!err && ith_str_is(state, "stopped\n"), "ctl reads '%s' after bad starts", state);
 
 	/* All or nothing: one bad pair leaves the good one unset. */
 	err = ith_ctl(&g, "set small=1 port=70000");
 	ITH_CHECK(err == -EINVAL, "ctl 'set small=1 port=70000' gave %s",
 		  err ? strerror(-err) : "success");
 	err = param_read(&g, "small", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "-5\n"), "a failed set changed small to '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "-5\n"), "a failed set changed small to '%s'", got);
 
 	err = ith_ctl(&g, "set small=-7 level=high name=\"x y\" addr=::1");
 	ITH_CHECK(!err, "ctl set: %s", strerror(-err));
 	err = param_read(&g, "small", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "-7\n"), "small reads '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "-7\n"), "small reads '%s'", got);
 	err = param_read(&g, "level", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "high\n"), "level reads '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "high\n"), "level reads '%s'", got);
 	err = param_read(&g, "name", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "x y\n"), "name reads '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "x y\n"), "name reads '%s'", got);
 	err = param_read(&g, "addr", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "::1\n"), "addr reads '%s'", got);
+	ITH_CHECK(!err && ith_str_is(got, "::1\n"), "addr reads '%s'", got);
 
 	err = ith_ctl(&g, "start port=9090 flag=false");
 	ITH_CHECK(!err, "ctl 'start port=9090 flag=false': %s", strerror(-err));
 	err = param_read(&g, "port", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "9090\n"), "port reads '%s' after start k=v", got);
+	ITH_CHECK(!err && ith_str_is(got, "9090\n"), "port reads '%s' after start k=v", got);
 	{
 		json_t *st = ith_status(&g);
 		json_t *params = json_object_get(st, "params");
-		bool ok = jint(params, "port") == 9090 && jint(params, "small") == -7 &&
+		bool ok = ith_jint(params, "port") == 9090 && ith_jint(params, "small") == -7 &&
 			  json_is_false(json_object_get(params, "flag")) &&
-			  str_is(jstr(params, "level"), "high");
+			  ith_str_is(ith_jstr(params, "level"), "high");
 
 		json_decref(st);
 		ITH_CHECK(ok, "status.params does not show the values set");
@@ -2213,7 +2189,7 @@ static int test_mntns_filter(struct ith_mount *m)
 	ITH_CHECK(ns && ns != mntns_of(getpid()), "the actor has no mount namespace of its own");
 	snprintf(id, sizeof(id), "%llu", ns);
 	err = param_read(&g, "mntns", got, sizeof(got));
-	ITH_CHECK(!err && str_is(got, "\n"), "params/mntns reads '%s' by default", got);
+	ITH_CHECK(!err && ith_str_is(got, "\n"), "params/mntns reads '%s' by default", got);
 	err = param_write(&g, "mntns", id);
 	ITH_CHECK(!err, "params/mntns <- %s: %s", id, strerror(-err));
 	err = param_read(&g, "mntns", got, sizeof(got));
@@ -2233,9 +2209,9 @@ static int test_mntns_filter(struct ith_mount *m)
 	ITH_CHECK(!err, "the actor's open in mount namespace %s did not arrive", id);
 	ITH_CHECK(!ith_has_fname(&s, mt), "the test's open (another namespace) passed the filter");
 	l = ith_find_fname(&s, ma, 0);
-	ITH_CHECK(jint(l, "proc.mntns_id") == (json_int_t)ns && jint(l, "proc.pid") == a.pid,
+	ITH_CHECK(ith_jint(l, "proc.mntns_id") == (json_int_t)ns && ith_jint(l, "proc.pid") == a.pid,
 		  "the actor's event has mntns_id %lld pid %lld",
-		  (long long)jint(l, "proc.mntns_id"), (long long)jint(l, "proc.pid"));
+		  (long long)ith_jint(l, "proc.mntns_id"), (long long)ith_jint(l, "proc.pid"));
 	ret = 0;
 out:
 	actor_stop(&a);

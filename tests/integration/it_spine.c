@@ -71,36 +71,12 @@ static int open_marker_as(const char *marker, const char *comm, int n)
 	return err;
 }
 
-static json_int_t jint(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static const char *jstr(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* For messages: a missing string field. */
-static const char *show(const char *s)
-{
-	return s ? s : "(missing)";
-}
-
-static bool str_is(const char *s, const char *want)
-{
-	return s && !strcmp(s, want);
-}
-
 /* status.@key as an integer, or -1. */
 static json_int_t status_int(const struct ith_gadget *g, const char *key)
 {
 	json_t *st = ith_status(g);
-	json_int_t v = jint(st, key);
+	json_int_t v = ith_jint(st, key);
 
 	json_decref(st);
 	return v;
@@ -155,8 +131,8 @@ static bool flags_are(const char *flags, const char *const *want, size_t n)
  */
 static bool check_timestamp(json_t *l, char *why, size_t len)
 {
-	const char *ts = jstr(l, "timestamp");
-	json_int_t raw = jint(l, "timestamp_raw");
+	const char *ts = ith_jstr(l, "timestamp");
+	json_int_t raw = ith_jint(l, "timestamp_raw");
 	int y, mo, d, h, mi, s, oh = 0, om = 0, n = 0;
 	char frac[16] = "", zone[8] = "";
 	long long ns, secs, diff;
@@ -370,8 +346,8 @@ static const char *prog_name_of(json_t *progs, uint32_t id)
 
 	for (i = 0; i < json_array_size(progs); i++) {
 		p = json_array_get(progs, i);
-		if (jint(p, "id") == (json_int_t)id)
-			return jstr(p, "name");
+		if (ith_jint(p, "id") == (json_int_t)id)
+			return ith_jstr(p, "name");
 	}
 	return NULL;
 }
@@ -405,8 +381,8 @@ static int look_for_ig_progs(pid_t daemon, const uint32_t *ours, size_t n_ours, 
 	n_others = others_prog_ids(daemon, others, IGFS_IT_ARRAY_SIZE(others));
 	for (i = 0; i < json_array_size(progs) && !ret; i++) {
 		json_t *p = json_array_get(progs, i);
-		uint32_t id = (uint32_t)jint(p, "id");
-		const char *name = jstr(p, "name");
+		uint32_t id = (uint32_t)ith_jint(p, "id");
+		const char *name = ith_jstr(p, "name");
 
 		if (!is_ig_name(name))
 			continue;
@@ -469,7 +445,7 @@ static int collect_our_progs(pid_t daemon, uint32_t *ours, size_t *n_ours)
 		bool found = false;
 
 		for (i = 0; i < *n_ours && !found; i++)
-			found = str_is(prog_name_of(progs, ours[i]), trace_open_progs[k]);
+			found = ith_str_is(prog_name_of(progs, ours[i]), trace_open_progs[k]);
 		ITH_CHECK(found, "program '%s' is not loaded while running (%zu ig_ programs held)",
 			  trace_open_progs[k], *n_ours);
 	}
@@ -492,30 +468,30 @@ static int check_common_fields(json_t *l, const char *fname, char *why, size_t l
 {
 	struct stat ns;
 
-	if (!str_is(jstr(l, "fname"), fname))
-		snprintf(why, len, "fname '%s'", show(jstr(l, "fname")));
-	else if (jint(l, "proc.pid") != getpid())
-		snprintf(why, len, "proc.pid %lld, expected %d", (long long)jint(l, "proc.pid"),
+	if (!ith_str_is(ith_jstr(l, "fname"), fname))
+		snprintf(why, len, "fname '%s'", ith_show(ith_jstr(l, "fname")));
+	else if (ith_jint(l, "proc.pid") != getpid())
+		snprintf(why, len, "proc.pid %lld, expected %d", (long long)ith_jint(l, "proc.pid"),
 			 (int)getpid());
-	else if (jint(l, "proc.tid") != gettid())
-		snprintf(why, len, "proc.tid %lld, expected %d", (long long)jint(l, "proc.tid"),
+	else if (ith_jint(l, "proc.tid") != gettid())
+		snprintf(why, len, "proc.tid %lld, expected %d", (long long)ith_jint(l, "proc.tid"),
 			 (int)gettid());
-	else if (!str_is(jstr(l, "proc.comm"), IT_COMM))
-		snprintf(why, len, "proc.comm '%s', expected '%s'", show(jstr(l, "proc.comm")),
+	else if (!ith_str_is(ith_jstr(l, "proc.comm"), IT_COMM))
+		snprintf(why, len, "proc.comm '%s', expected '%s'", ith_show(ith_jstr(l, "proc.comm")),
 			 IT_COMM);
-	else if (jint(l, "proc.creds.uid") != 0 || !str_is(jstr(l, "proc.creds.user"), "root"))
+	else if (ith_jint(l, "proc.creds.uid") != 0 || !ith_str_is(ith_jstr(l, "proc.creds.user"), "root"))
 		snprintf(why, len, "proc.creds uid %lld user '%s', expected 0 'root'",
-			 (long long)jint(l, "proc.creds.uid"), show(jstr(l, "proc.creds.user")));
-	else if (jint(l, "proc.creds.gid") != 0 || !str_is(jstr(l, "proc.creds.group"), "root"))
+			 (long long)ith_jint(l, "proc.creds.uid"), ith_show(ith_jstr(l, "proc.creds.user")));
+	else if (ith_jint(l, "proc.creds.gid") != 0 || !ith_str_is(ith_jstr(l, "proc.creds.group"), "root"))
 		snprintf(why, len, "proc.creds gid %lld group '%s', expected 0 'root'",
-			 (long long)jint(l, "proc.creds.gid"), show(jstr(l, "proc.creds.group")));
-	else if (jint(l, "proc.parent.pid") != getppid())
+			 (long long)ith_jint(l, "proc.creds.gid"), ith_show(ith_jstr(l, "proc.creds.group")));
+	else if (ith_jint(l, "proc.parent.pid") != getppid())
 		snprintf(why, len, "proc.parent.pid %lld, expected %d",
-			 (long long)jint(l, "proc.parent.pid"), (int)getppid());
+			 (long long)ith_jint(l, "proc.parent.pid"), (int)getppid());
 	else if (stat("/proc/self/ns/mnt", &ns) ||
-		 jint(l, "proc.mntns_id") != (json_int_t)ns.st_ino)
+		 ith_jint(l, "proc.mntns_id") != (json_int_t)ns.st_ino)
 		snprintf(why, len, "proc.mntns_id %lld, expected %llu",
-			 (long long)jint(l, "proc.mntns_id"), (unsigned long long)ns.st_ino);
+			 (long long)ith_jint(l, "proc.mntns_id"), (unsigned long long)ns.st_ino);
 	else if (!check_timestamp(l, why, len))
 		return -1;
 	else
@@ -565,14 +541,14 @@ static int test_marker_open(struct ith_mount *m)
 	line = json_dumps(l, JSON_COMPACT);
 	fprintf(stderr, "marker event: %s\n", line);
 	ITH_CHECK(!check_common_fields(l, marker, why, sizeof(why)), "%s in %s", why, line);
-	ITH_CHECK(str_is(jstr(l, "error"), "ENOENT") && jint(l, "error_raw") == ENOENT,
-		  "error '%s' error_raw %lld, expected ENOENT 2", show(jstr(l, "error")),
-		  (long long)jint(l, "error_raw"));
-	ITH_CHECK(jint(l, "fd") == 0, "fd %lld on a failed open, expected 0",
-		  (long long)jint(l, "fd"));
-	ITH_CHECK(str_is(jstr(l, "flags"), "O_RDONLY") && jint(l, "flags_raw") == 0,
-		  "flags '%s' flags_raw %lld, expected O_RDONLY 0", show(jstr(l, "flags")),
-		  (long long)jint(l, "flags_raw"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "error"), "ENOENT") && ith_jint(l, "error_raw") == ENOENT,
+		  "error '%s' error_raw %lld, expected ENOENT 2", ith_show(ith_jstr(l, "error")),
+		  (long long)ith_jint(l, "error_raw"));
+	ITH_CHECK(ith_jint(l, "fd") == 0, "fd %lld on a failed open, expected 0",
+		  (long long)ith_jint(l, "fd"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "flags"), "O_RDONLY") && ith_jint(l, "flags_raw") == 0,
+		  "flags '%s' flags_raw %lld, expected O_RDONLY 0", ith_show(ith_jstr(l, "flags")),
+		  (long long)ith_jint(l, "flags_raw"));
 	free(line);
 	line = NULL;
 
@@ -582,17 +558,17 @@ static int test_marker_open(struct ith_mount *m)
 	l = ith_find_fname(&s, exists, 0);
 	line = json_dumps(l, JSON_COMPACT);
 	ITH_CHECK(!check_common_fields(l, exists, why, sizeof(why)), "%s in %s", why, line);
-	ITH_CHECK(str_is(jstr(l, "error"), "") && jint(l, "error_raw") == 0 && jint(l, "fd") == cfd,
+	ITH_CHECK(ith_str_is(ith_jstr(l, "error"), "") && ith_jint(l, "error_raw") == 0 && ith_jint(l, "fd") == cfd,
 		  "create: error '%s' error_raw %lld fd %lld, expected '' 0 %d",
-		  show(jstr(l, "error")), (long long)jint(l, "error_raw"), (long long)jint(l, "fd"),
+		  ith_show(ith_jstr(l, "error")), (long long)ith_jint(l, "error_raw"), (long long)ith_jint(l, "fd"),
 		  cfd);
-	ITH_CHECK(flags_are(jstr(l, "flags"), create_flags, IGFS_IT_ARRAY_SIZE(create_flags)) &&
-			  jint(l, "flags_raw") == (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC),
-		  "create: flags '%s' flags_raw %lld", show(jstr(l, "flags")),
-		  (long long)jint(l, "flags_raw"));
-	ITH_CHECK(str_is(jstr(l, "mode"), "-rw-------") && jint(l, "mode_raw") == 0600,
-		  "create: mode '%s' mode_raw %lld, expected -rw------- 384", show(jstr(l, "mode")),
-		  (long long)jint(l, "mode_raw"));
+	ITH_CHECK(flags_are(ith_jstr(l, "flags"), create_flags, IGFS_IT_ARRAY_SIZE(create_flags)) &&
+			  ith_jint(l, "flags_raw") == (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC),
+		  "create: flags '%s' flags_raw %lld", ith_show(ith_jstr(l, "flags")),
+		  (long long)ith_jint(l, "flags_raw"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "mode"), "-rw-------") && ith_jint(l, "mode_raw") == 0600,
+		  "create: mode '%s' mode_raw %lld, expected -rw------- 384", ith_show(ith_jstr(l, "mode")),
+		  (long long)ith_jint(l, "mode_raw"));
 	free(line);
 	line = NULL;
 
@@ -600,14 +576,14 @@ static int test_marker_open(struct ith_mount *m)
 	line = json_dumps(l, JSON_COMPACT);
 	fprintf(stderr, "open event: %s\n", line);
 	ITH_CHECK(!check_common_fields(l, exists, why, sizeof(why)), "%s in %s", why, line);
-	ITH_CHECK(str_is(jstr(l, "error"), "") && jint(l, "error_raw") == 0,
-		  "error '%s' error_raw %lld on a successful open", show(jstr(l, "error")),
-		  (long long)jint(l, "error_raw"));
-	ITH_CHECK(jint(l, "fd") == rfd, "fd %lld, the open returned %d", (long long)jint(l, "fd"),
+	ITH_CHECK(ith_str_is(ith_jstr(l, "error"), "") && ith_jint(l, "error_raw") == 0,
+		  "error '%s' error_raw %lld on a successful open", ith_show(ith_jstr(l, "error")),
+		  (long long)ith_jint(l, "error_raw"));
+	ITH_CHECK(ith_jint(l, "fd") == rfd, "fd %lld, the open returned %d", (long long)ith_jint(l, "fd"),
 		  rfd);
-	ITH_CHECK(str_is(jstr(l, "flags"), "O_RDONLY") && jint(l, "flags_raw") == 0,
-		  "flags '%s' flags_raw %lld, expected O_RDONLY 0", show(jstr(l, "flags")),
-		  (long long)jint(l, "flags_raw"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "flags"), "O_RDONLY") && ith_jint(l, "flags_raw") == 0,
+		  "flags '%s' flags_raw %lld, expected O_RDONLY 0", ith_show(ith_jstr(l, "flags")),
+		  (long long)ith_jint(l, "flags_raw"));
 	ret = 0;
 out:
 	free(line);
@@ -1203,7 +1179,7 @@ static int test_nonblock_poll(struct ith_mount *m)
 
 	err = ith_stream_until(&s, EVENT_WAIT_MS, ith_has_fname, marker);
 	ITH_CHECK(!err, "reading the marker after POLLIN: %s", strerror(-err));
-	ITH_CHECK(jint(ith_find_fname(&s, marker, 0), "proc.pid") == child,
+	ITH_CHECK(ith_jint(ith_find_fname(&s, marker, 0), "proc.pid") == child,
 		  "the marker event is not the child's");
 	n = read(efd, buf, sizeof(buf));
 	ITH_CHECK(n == -1 && errno == EAGAIN, "O_NONBLOCK read after draining returned %zd (%m)",
@@ -1388,7 +1364,7 @@ static int check_lost_view(const struct ith_gadget *g, struct ith_stream *s,
 		char *txt;
 
 		l = json_array_get(s->lines, i);
-		if (!ith_is_lost_line(l, NULL) && str_is(jstr(l, "fname"), tail_marker))
+		if (!ith_is_lost_line(l, NULL) && ith_str_is(ith_jstr(l, "fname"), tail_marker))
 			continue;
 		/*
 		 * Kernel-side losses are reported in-band where they are noticed; on a

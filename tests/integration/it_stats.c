@@ -50,18 +50,6 @@ static json_int_t jint(json_t *obj, const char *path)
 	return d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (json_int_t)d;
 }
 
-static const char *jstr(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const char *show(const char *s)
-{
-	return s ? s : "(missing)";
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
@@ -113,7 +101,7 @@ static void table_time(const struct ith_gadget *g, const char *ds, char *buf, si
 	json_t *st = ith_status(g);
 
 	snprintf(path, sizeof(path), "tables.%s.time", ds);
-	snprintf(buf, len, "%s", jstr(st, path) ? jstr(st, path) : "");
+	snprintf(buf, len, "%s", ith_jstr(st, path) ? ith_jstr(st, path) : "");
 	json_decref(st);
 }
 
@@ -122,7 +110,7 @@ static void status_error(const struct ith_gadget *g, char *buf, size_t len)
 {
 	json_t *st = ith_status(g);
 
-	snprintf(buf, len, "%s", jstr(st, "error") ? jstr(st, "error") : "");
+	snprintf(buf, len, "%s", ith_jstr(st, "error") ? ith_jstr(st, "error") : "");
 	json_decref(st);
 }
 
@@ -272,7 +260,7 @@ static size_t matching(const struct ith_stream *s, pid_t pid, const char *suffix
 
 		if (jint(l, "proc.pid") != pid)
 			continue;
-		if (suffix && !ends_with(jstr(l, "file"), suffix))
+		if (suffix && !ends_with(ith_jstr(l, "file"), suffix))
 			continue;
 		if (first && !*first)
 			*first = l;
@@ -326,9 +314,9 @@ static bool record_ok(json_t *l, const struct who *w, char *why, size_t len)
 {
 	char *dump;
 
-	if (!strcmp(show(jstr(l, "file")), w->file) &&
-	    !strcmp(show(jstr(l, "proc.comm")), w->comm) && jint(l, "proc.tid") == w->pid &&
-	    !strcmp(show(jstr(l, "t")), "R") && jint(l, "t_raw") == 0 &&
+	if (!strcmp(ith_show(ith_jstr(l, "file")), w->file) &&
+	    !strcmp(ith_show(ith_jstr(l, "proc.comm")), w->comm) && jint(l, "proc.tid") == w->pid &&
+	    !strcmp(ith_show(ith_jstr(l, "t")), "R") && jint(l, "t_raw") == 0 &&
 	    (w->ino < 0 || jint(l, "inode") == w->ino) &&
 	    (w->dev < 0 || jint(l, "dev") == w->dev) && !ith_get(l, "pid_tgid"))
 		return true;
@@ -336,7 +324,7 @@ static bool record_ok(json_t *l, const struct who *w, char *why, size_t len)
 	snprintf(why, len,
 		 "wrong record (want file '%s', comm '%s', tid %d, t R, inode %lld, dev %lld, no "
 		 "pid_tgid): %s",
-		 w->file, w->comm, (int)w->pid, (long long)w->ino, (long long)w->dev, show(dump));
+		 w->file, w->comm, (int)w->pid, (long long)w->ino, (long long)w->dev, ith_show(dump));
 	free(dump);
 	return false;
 }
@@ -523,7 +511,7 @@ static long line_of(const struct ith_stream *s, const char *file)
 	size_t i;
 
 	for (i = 0; i < json_array_size(s->lines); i++)
-		if (!strcmp(show(jstr(json_array_get(s->lines, i), "file")), file))
+		if (!strcmp(ith_show(ith_jstr(json_array_get(s->lines, i), "file")), file))
 			return (long)i;
 	return -1;
 }
@@ -930,9 +918,9 @@ static int test_top_file_autostart(struct ith_mount *m)
 		  (long long)took);
 	ITH_CHECK(took <= 1000 + 3000, "the open took %lld ms for a 1 s interval", (long long)took);
 	st = ith_status(&g);
-	snprintf(state, sizeof(state), "%s", show(jstr(st, "state")));
+	snprintf(state, sizeof(state), "%s", ith_show(ith_jstr(st, "state")));
 	ITH_CHECK(!strcmp(state, "running"), "state '%s' while stats is open", state);
-	ITH_CHECK(jstr(st, "tables.file.time"), "status has no table time after the open");
+	ITH_CHECK(ith_jstr(st, "tables.file.time"), "status has no table time after the open");
 	ITH_CHECK(!read_fd_table(fd, &raw, &s, why, sizeof(why)), "%s", why);
 	ITH_CHECK(matching(&s, writer, marker, NULL) == 1,
 		  "the first table has no record of the writer (%zu lines)",
@@ -987,12 +975,12 @@ static int test_top_file_status_tables(struct ith_mount *m)
 			  why);
 		json_decref(st);
 		st = ith_status(&g);
-		if (!strcmp(show(jstr(st, "tables.file.time")), t))
+		if (!strcmp(ith_show(ith_jstr(st, "tables.file.time")), t))
 			break;
 	}
 	n = json_array_size(s.lines);
-	ITH_CHECK(!strcmp(show(jstr(st, "tables.file.kind")), "mapiter"),
-		  "status.tables.file.kind is '%s'", show(jstr(st, "tables.file.kind")));
+	ITH_CHECK(!strcmp(ith_show(ith_jstr(st, "tables.file.kind")), "mapiter"),
+		  "status.tables.file.kind is '%s'", ith_show(ith_jstr(st, "tables.file.kind")));
 	ITH_CHECK(jint(st, "tables.file.entries") == (json_int_t)n &&
 			  jint(st, "tables.file.lines") == (json_int_t)n,
 		  "status.tables.file entries %lld lines %lld, the table has %zu lines",
@@ -1018,7 +1006,7 @@ static int test_top_file_status_tables(struct ith_mount *m)
 			  why);
 		json_decref(st);
 		st = ith_status(&g);
-		if (!strcmp(show(jstr(st, "tables.file.time")), t2))
+		if (!strcmp(ith_show(ith_jstr(st, "tables.file.time")), t2))
 			break;
 	}
 	ITH_CHECK(json_array_size(s.lines) == 1 && jint(st, "tables.file.lines") == 1 &&
@@ -1099,7 +1087,7 @@ static void burn_view(const struct ith_stream *s, pid_t pid, json_int_t ino, boo
 	memset(v, 0, sizeof(*v));
 	for (i = 0; i < json_array_size(s->lines); i++) {
 		json_t *l = json_array_get(s->lines, i);
-		const char *ks = jstr(l, "kern_stack"), *us = jstr(l, "user_stack_raw.symbols");
+		const char *ks = ith_jstr(l, "kern_stack"), *us = ith_jstr(l, "user_stack_raw.symbols");
 		json_int_t n = jint(l, "samples");
 		bool ok;
 
@@ -1108,17 +1096,17 @@ static void burn_view(const struct ith_stream *s, pid_t pid, json_int_t ino, boo
 		v->lines++;
 		v->samples += n > 0 ? n : 0;
 		ok = n > 0 && jint(l, "proc.tid") == pid &&
-		     !strcmp(show(jstr(l, "proc.comm")), BURNER_COMM) && ks && us &&
+		     !strcmp(ith_show(ith_jstr(l, "proc.comm")), BURNER_COMM) && ks && us &&
 		     (ustacks ? jint(l, "user_stack_raw.exe_inode") == ino &&
 					jint(l, "user_stack_raw.pid_level0") == pid
 			      : jint(l, "user_stack_raw.exe_inode") == 0 && !*us &&
-					!*show(jstr(l, "user_stack_raw.addresses"))) &&
+					!*ith_show(ith_jstr(l, "user_stack_raw.addresses"))) &&
 		     /* A kernel frame comes with the sampled kernel address. */
 		     (!*ks || (!strncmp(ks, "[0]", 3) && jint(l, "kernel_ip") != 0));
 		if (!ok && !v->bad[0]) {
 			char *dump = json_dumps(l, JSON_COMPACT);
 
-			snprintf(v->bad, sizeof(v->bad), "%s", show(dump));
+			snprintf(v->bad, sizeof(v->bad), "%s", ith_show(dump));
 			free(dump);
 		}
 		if (us && strstr(us, "[0]igfs_it_burn_user; "))

@@ -37,30 +37,6 @@
 
 /* ----- JSON helpers ----- */
 
-static json_int_t jint(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static const char *jstr(json_t *obj, const char *path)
-{
-	json_t *v = ith_get(obj, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const char *show(const char *s)
-{
-	return s ? s : "(missing)";
-}
-
-static bool str_is(const char *s, const char *want)
-{
-	return s && !strcmp(s, want);
-}
-
 /* Print @l (for failure messages). */
 static void dump_line(const char *what, json_t *l)
 {
@@ -453,9 +429,9 @@ static json_t *find_ev(const struct ith_stream *s, const struct ev_want *w)
 	for (i = 0; i < json_array_size(s->lines); i++) {
 		json_t *l = json_array_get(s->lines, i);
 
-		if (str_is(jstr(l, "type"), w->type) && jint(l, "proc.pid") == w->pid &&
-		    (!w->sport || jint(l, "src.port") == w->sport) &&
-		    jint(l, "dst.port") == w->dport)
+		if (ith_str_is(ith_jstr(l, "type"), w->type) && ith_jint(l, "proc.pid") == w->pid &&
+		    (!w->sport || ith_jint(l, "src.port") == w->sport) &&
+		    ith_jint(l, "dst.port") == w->dport)
 			return l;
 	}
 	return NULL;
@@ -480,42 +456,42 @@ static bool have_all(const struct ith_stream *s, const void *arg)
 /* The fields every trace_tcp event has, for @pid/@comm on @f. */
 static int check_common(json_t *l, const struct fam *f, pid_t pid, const char *comm)
 {
-	json_int_t raw = jint(l, "timestamp_raw");
+	json_int_t raw = ith_jint(l, "timestamp_raw");
 	long long skew = (long long)raw - ith_realtime_ns();
 	const char *ends[] = {"src", "dst"};
 	char key[32];
 	size_t i;
 	int ret = -1;
 
-	ITH_CHECK(jstr(l, "timestamp") && strlen(jstr(l, "timestamp")) >= 30 && raw > 0 &&
+	ITH_CHECK(ith_jstr(l, "timestamp") && strlen(ith_jstr(l, "timestamp")) >= 30 && raw > 0 &&
 			  skew < MAX_SKEW_NS && skew > -MAX_SKEW_NS,
-		  "timestamp '%s' / timestamp_raw %lld", show(jstr(l, "timestamp")),
+		  "timestamp '%s' / timestamp_raw %lld", ith_show(ith_jstr(l, "timestamp")),
 		  (long long)raw);
-	ITH_CHECK(str_is(jstr(l, "proc.comm"), comm), "proc.comm '%s', want '%s'",
-		  show(jstr(l, "proc.comm")), comm);
-	ITH_CHECK(jint(l, "proc.pid") == pid && jint(l, "proc.tid") == pid,
-		  "proc.pid/tid %lld/%lld, want %d", (long long)jint(l, "proc.pid"),
-		  (long long)jint(l, "proc.tid"), (int)pid);
-	ITH_CHECK(jint(l, "proc.parent.pid") == getpid(), "proc.parent.pid %lld, want %d",
-		  (long long)jint(l, "proc.parent.pid"), (int)getpid());
-	ITH_CHECK(jint(l, "proc.creds.uid") == (json_int_t)getuid(), "proc.creds.uid %lld",
-		  (long long)jint(l, "proc.creds.uid"));
-	ITH_CHECK((unsigned long long)jint(l, "proc.mntns_id") == ns_ino("mnt"),
-		  "proc.mntns_id %lld, want %llu", (long long)jint(l, "proc.mntns_id"),
+	ITH_CHECK(ith_str_is(ith_jstr(l, "proc.comm"), comm), "proc.comm '%s', want '%s'",
+		  ith_show(ith_jstr(l, "proc.comm")), comm);
+	ITH_CHECK(ith_jint(l, "proc.pid") == pid && ith_jint(l, "proc.tid") == pid,
+		  "proc.pid/tid %lld/%lld, want %d", (long long)ith_jint(l, "proc.pid"),
+		  (long long)ith_jint(l, "proc.tid"), (int)pid);
+	ITH_CHECK(ith_jint(l, "proc.parent.pid") == getpid(), "proc.parent.pid %lld, want %d",
+		  (long long)ith_jint(l, "proc.parent.pid"), (int)getpid());
+	ITH_CHECK(ith_jint(l, "proc.creds.uid") == (json_int_t)getuid(), "proc.creds.uid %lld",
+		  (long long)ith_jint(l, "proc.creds.uid"));
+	ITH_CHECK((unsigned long long)ith_jint(l, "proc.mntns_id") == ns_ino("mnt"),
+		  "proc.mntns_id %lld, want %llu", (long long)ith_jint(l, "proc.mntns_id"),
 		  ns_ino("mnt"));
-	ITH_CHECK((unsigned long long)jint(l, "netns_id") == ns_ino("net"),
-		  "netns_id %lld, want %llu", (long long)jint(l, "netns_id"), ns_ino("net"));
+	ITH_CHECK((unsigned long long)ith_jint(l, "netns_id") == ns_ino("net"),
+		  "netns_id %lld, want %llu", (long long)ith_jint(l, "netns_id"), ns_ino("net"));
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(ends); i++) {
 		snprintf(key, sizeof(key), "%s.addr", ends[i]);
-		ITH_CHECK(str_is(jstr(l, key), f->addr), "%s '%s', want '%s'", key,
-			  show(jstr(l, key)), f->addr);
+		ITH_CHECK(ith_str_is(ith_jstr(l, key), f->addr), "%s '%s', want '%s'", key,
+			  ith_show(ith_jstr(l, key)), f->addr);
 		snprintf(key, sizeof(key), "%s.proto", ends[i]);
-		ITH_CHECK(str_is(jstr(l, key), "TCP"), "%s '%s'", key, show(jstr(l, key)));
+		ITH_CHECK(ith_str_is(ith_jstr(l, key), "TCP"), "%s '%s'", key, ith_show(ith_jstr(l, key)));
 		snprintf(key, sizeof(key), "%s.proto_raw", ends[i]);
-		ITH_CHECK(jint(l, key) == IPPROTO_TCP, "%s %lld", key, (long long)jint(l, key));
+		ITH_CHECK(ith_jint(l, key) == IPPROTO_TCP, "%s %lld", key, (long long)ith_jint(l, key));
 		snprintf(key, sizeof(key), "%s.version", ends[i]);
-		ITH_CHECK(jint(l, key) == f->version, "%s %lld, want %d", key,
-			  (long long)jint(l, key), f->version);
+		ITH_CHECK(ith_jint(l, key) == f->version, "%s %lld, want %d", key,
+			  (long long)ith_jint(l, key), f->version);
 		snprintf(key, sizeof(key), "%s.addr_raw", ends[i]);
 		ITH_CHECK(!ith_get(l, key), "%s is in the JSON (IG leaves it out)", key);
 	}
@@ -531,9 +507,9 @@ static int check_error(json_t *l, const char *name, int num)
 {
 	int ret = -1;
 
-	ITH_CHECK(str_is(jstr(l, "error"), name) && jint(l, "error_raw") == num,
-		  "error '%s' (%lld), want '%s' (%d)", show(jstr(l, "error")),
-		  (long long)jint(l, "error_raw"), name, num);
+	ITH_CHECK(ith_str_is(ith_jstr(l, "error"), name) && ith_jint(l, "error_raw") == num,
+		  "error '%s' (%lld), want '%s' (%d)", ith_show(ith_jstr(l, "error")),
+		  (long long)ith_jint(l, "error_raw"), name, num);
 	ret = 0;
 out:
 	if (ret)
@@ -616,40 +592,40 @@ static int tcp_lifecycle(struct ith_mount *m, const struct fam *f)
 	/* connect: the client's process, its fd, success. */
 	ITH_CHECK(!check_common(co, f, c.cli_pid, CLI_COMM), "connect event");
 	ITH_CHECK(!check_error(co, "", 0), "connect error");
-	ITH_CHECK(jint(co, "fd") == c.cfd && jint(co, "accept_fd") == -1,
-		  "connect fd %lld / accept_fd %lld, want %d / -1", (long long)jint(co, "fd"),
-		  (long long)jint(co, "accept_fd"), c.cfd);
-	ITH_CHECK(jint(co, "type_raw") == 0, "connect type_raw %lld",
-		  (long long)jint(co, "type_raw"));
+	ITH_CHECK(ith_jint(co, "fd") == c.cfd && ith_jint(co, "accept_fd") == -1,
+		  "connect fd %lld / accept_fd %lld, want %d / -1", (long long)ith_jint(co, "fd"),
+		  (long long)ith_jint(co, "accept_fd"), c.cfd);
+	ITH_CHECK(ith_jint(co, "type_raw") == 0, "connect type_raw %lld",
+		  (long long)ith_jint(co, "type_raw"));
 
 	/* accept: the server's process, the listening and the new fd. */
 	ITH_CHECK(!check_common(ac, f, c.srv_pid, SRV_COMM), "accept event");
 	ITH_CHECK(!check_error(ac, "", 0), "accept error");
-	ITH_CHECK(jint(ac, "fd") == c.lfd && jint(ac, "accept_fd") == c.afd,
-		  "accept fd %lld / accept_fd %lld, want %d / %d", (long long)jint(ac, "fd"),
-		  (long long)jint(ac, "accept_fd"), c.lfd, c.afd);
-	ITH_CHECK(jint(ac, "type_raw") == 1, "accept type_raw %lld",
-		  (long long)jint(ac, "type_raw"));
+	ITH_CHECK(ith_jint(ac, "fd") == c.lfd && ith_jint(ac, "accept_fd") == c.afd,
+		  "accept fd %lld / accept_fd %lld, want %d / %d", (long long)ith_jint(ac, "fd"),
+		  (long long)ith_jint(ac, "accept_fd"), c.lfd, c.afd);
+	ITH_CHECK(ith_jint(ac, "type_raw") == 1, "accept type_raw %lld",
+		  (long long)ith_jint(ac, "type_raw"));
 
 	/* close: each side by its owner, even though the kernel finishes it in softirq. */
 	ITH_CHECK(!check_common(ccl, f, c.cli_pid, CLI_COMM), "client close event");
 	ITH_CHECK(!check_common(scl, f, c.srv_pid, SRV_COMM), "server close event");
 	ITH_CHECK(!check_error(ccl, "", 0) && !check_error(scl, "", 0), "close errors");
-	ITH_CHECK(jint(ccl, "fd") == c.cfd && jint(scl, "fd") == c.afd,
-		  "close fds %lld / %lld, want %d / %d", (long long)jint(ccl, "fd"),
-		  (long long)jint(scl, "fd"), c.cfd, c.afd);
-	ITH_CHECK(jint(ccl, "type_raw") == 2, "close type_raw %lld",
-		  (long long)jint(ccl, "type_raw"));
-	ITH_CHECK(jint(ccl, "timestamp_raw") >= jint(co, "timestamp_raw") &&
-			  jint(scl, "timestamp_raw") >= jint(ac, "timestamp_raw"),
+	ITH_CHECK(ith_jint(ccl, "fd") == c.cfd && ith_jint(scl, "fd") == c.afd,
+		  "close fds %lld / %lld, want %d / %d", (long long)ith_jint(ccl, "fd"),
+		  (long long)ith_jint(scl, "fd"), c.cfd, c.afd);
+	ITH_CHECK(ith_jint(ccl, "type_raw") == 2, "close type_raw %lld",
+		  (long long)ith_jint(ccl, "type_raw"));
+	ITH_CHECK(ith_jint(ccl, "timestamp_raw") >= ith_jint(co, "timestamp_raw") &&
+			  ith_jint(scl, "timestamp_raw") >= ith_jint(ac, "timestamp_raw"),
 		  "a close is older than its connect/accept");
 
 	/* The refused connect: the second client, ECONNREFUSED, no close after it. */
 	ITH_CHECK(!check_common(bad, f, c.refused_pid, CLI_COMM), "refused connect event");
 	ITH_CHECK(!check_error(bad, "ECONNREFUSED", ECONNREFUSED), "refused connect error");
-	ITH_CHECK(jint(bad, "fd") == c.refused_fd, "refused connect fd %lld, want %d",
-		  (long long)jint(bad, "fd"), c.refused_fd);
-	ITH_CHECK(jint(bad, "src.port") > 0, "refused connect has no source port");
+	ITH_CHECK(ith_jint(bad, "fd") == c.refused_fd, "refused connect fd %lld, want %d",
+		  (long long)ith_jint(bad, "fd"), c.refused_fd);
+	ITH_CHECK(ith_jint(bad, "src.port") > 0, "refused connect has no source port");
 	{
 		const struct ev_want w = {"close", c.refused_pid, 0, c.refused_port};
 
@@ -715,11 +691,11 @@ static int test_tcp_pid_filter(struct ith_mount *m)
 
 		if (ith_is_lost_line(l, NULL))
 			continue;
-		if (jint(l, "proc.pid") != c.srv_pid)
+		if (ith_jint(l, "proc.pid") != c.srv_pid)
 			dump_line("unexpected", l);
-		ITH_CHECK(jint(l, "proc.pid") == c.srv_pid,
+		ITH_CHECK(ith_jint(l, "proc.pid") == c.srv_pid,
 			  "an event of pid %lld passed the filter pid=%d",
-			  (long long)jint(l, "proc.pid"), (int)c.srv_pid);
+			  (long long)ith_jint(l, "proc.pid"), (int)c.srv_pid);
 	}
 	ret = 0;
 out:
@@ -755,11 +731,11 @@ static int test_tcp_failure_only(struct ith_mount *m)
 	ITH_CHECK(!s.bad, "bad lines: %s", s.why);
 	for (i = 0; i < json_array_size(s.lines); i++) {
 		json_t *l = json_array_get(s.lines, i);
-		json_int_t pid = jint(l, "proc.pid");
+		json_int_t pid = ith_jint(l, "proc.pid");
 
 		if (ith_is_lost_line(l, NULL))
 			continue;
-		ITH_CHECK(jint(l, "error_raw") > 0, "an event without error passed failure-only");
+		ITH_CHECK(ith_jint(l, "error_raw") > 0, "an event without error passed failure-only");
 		ITH_CHECK(pid != c.srv_pid && pid != c.cli_pid,
 			  "an event of the good connection (pid %lld) passed failure-only",
 			  (long long)pid);
@@ -804,8 +780,8 @@ static json_t *find_sock(const struct ith_stream *s, const char *proto, const ch
 	for (i = 0; i < json_array_size(s->lines); i++) {
 		json_t *l = json_array_get(s->lines, i);
 
-		if (str_is(jstr(l, "src.proto"), proto) && str_is(jstr(l, "src.addr"), addr) &&
-		    jint(l, "src.port") == sport && jint(l, "dst.port") == dport)
+		if (ith_str_is(ith_jstr(l, "src.proto"), proto) && ith_str_is(ith_jstr(l, "src.addr"), addr) &&
+		    ith_jint(l, "src.port") == sport && ith_jint(l, "dst.port") == dport)
 			return l;
 	}
 	return NULL;
@@ -816,7 +792,7 @@ static bool has_ino(const struct ith_stream *s, unsigned long long ino)
 	size_t i;
 
 	for (i = 0; i < json_array_size(s->lines); i++)
-		if ((unsigned long long)jint(json_array_get(s->lines, i), "ino") == ino)
+		if ((unsigned long long)ith_jint(json_array_get(s->lines, i), "ino") == ino)
 			return true;
 	return false;
 }
@@ -832,24 +808,24 @@ static int check_sock(json_t *l, int fd, const char *proto, int proto_raw, const
 	int ret = -1;
 
 	ITH_CHECK(l, "no %s socket with inode %llu in the snapshot", proto, ino);
-	ITH_CHECK(str_is(jstr(l, "state"), state) && jint(l, "state_raw") == state_raw,
-		  "state '%s' (%lld), want '%s' (%d)", show(jstr(l, "state")),
-		  (long long)jint(l, "state_raw"), state, state_raw);
-	ITH_CHECK((unsigned long long)jint(l, "ino") == ino && ino, "ino %lld, fstat says %llu",
-		  (long long)jint(l, "ino"), ino);
-	ITH_CHECK(str_is(jstr(l, "src.addr"), f->addr) && jint(l, "src.version") == f->version &&
-			  jint(l, "dst.version") == f->version,
-		  "src.addr '%s' version %lld/%lld", show(jstr(l, "src.addr")),
-		  (long long)jint(l, "src.version"), (long long)jint(l, "dst.version"));
-	ITH_CHECK(str_is(jstr(l, "dst.addr"), daddr) && jint(l, "dst.port") == dport,
-		  "dst '%s' port %lld, want '%s' port %d", show(jstr(l, "dst.addr")),
-		  (long long)jint(l, "dst.port"), daddr, dport);
-	ITH_CHECK(str_is(jstr(l, "dst.proto"), proto) && jint(l, "src.proto_raw") == proto_raw &&
-			  jint(l, "dst.proto_raw") == proto_raw,
-		  "proto '%s'/%lld", show(jstr(l, "dst.proto")),
-		  (long long)jint(l, "src.proto_raw"));
-	ITH_CHECK((unsigned long long)jint(l, "netns_id") == ns_ino("net"),
-		  "netns_id %lld, want %llu", (long long)jint(l, "netns_id"), ns_ino("net"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "state"), state) && ith_jint(l, "state_raw") == state_raw,
+		  "state '%s' (%lld), want '%s' (%d)", ith_show(ith_jstr(l, "state")),
+		  (long long)ith_jint(l, "state_raw"), state, state_raw);
+	ITH_CHECK((unsigned long long)ith_jint(l, "ino") == ino && ino, "ino %lld, fstat says %llu",
+		  (long long)ith_jint(l, "ino"), ino);
+	ITH_CHECK(ith_str_is(ith_jstr(l, "src.addr"), f->addr) && ith_jint(l, "src.version") == f->version &&
+			  ith_jint(l, "dst.version") == f->version,
+		  "src.addr '%s' version %lld/%lld", ith_show(ith_jstr(l, "src.addr")),
+		  (long long)ith_jint(l, "src.version"), (long long)ith_jint(l, "dst.version"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "dst.addr"), daddr) && ith_jint(l, "dst.port") == dport,
+		  "dst '%s' port %lld, want '%s' port %d", ith_show(ith_jstr(l, "dst.addr")),
+		  (long long)ith_jint(l, "dst.port"), daddr, dport);
+	ITH_CHECK(ith_str_is(ith_jstr(l, "dst.proto"), proto) && ith_jint(l, "src.proto_raw") == proto_raw &&
+			  ith_jint(l, "dst.proto_raw") == proto_raw,
+		  "proto '%s'/%lld", ith_show(ith_jstr(l, "dst.proto")),
+		  (long long)ith_jint(l, "src.proto_raw"));
+	ITH_CHECK((unsigned long long)ith_jint(l, "netns_id") == ns_ino("net"),
+		  "netns_id %lld, want %llu", (long long)ith_jint(l, "netns_id"), ns_ino("net"));
 	ITH_CHECK(!ith_get(l, "src.addr_raw"), "src.addr_raw is in the JSON");
 	ret = 0;
 out:
@@ -873,16 +849,16 @@ static int wait_time_wait(const struct ith_gadget *g, struct ith_stream *s, int 
 		l = NULL; /* read_snapshot frees the previous lines */
 		ITH_CHECK(!read_snapshot(g, s), "snapshot");
 		l = find_sock(s, "TCP", "127.0.0.1", sport, dport);
-		if (l && str_is(jstr(l, "state"), "TIME_WAIT"))
+		if (l && ith_str_is(ith_jstr(l, "state"), "TIME_WAIT"))
 			break;
 		ITH_CHECK(ith_now_ms() < deadline, "no TIME_WAIT socket %d -> %d", sport, dport);
 		ith_sleep_ms(50);
 	}
-	ITH_CHECK(jint(l, "state_raw") == TCP_TIME_WAIT && jint(l, "ino") == 0,
-		  "TIME_WAIT socket: state_raw %lld, ino %lld", (long long)jint(l, "state_raw"),
-		  (long long)jint(l, "ino"));
-	ITH_CHECK(str_is(jstr(l, "dst.addr"), "127.0.0.1") && jint(l, "src.version") == 4 &&
-			  (unsigned long long)jint(l, "netns_id") == ns_ino("net"),
+	ITH_CHECK(ith_jint(l, "state_raw") == TCP_TIME_WAIT && ith_jint(l, "ino") == 0,
+		  "TIME_WAIT socket: state_raw %lld, ino %lld", (long long)ith_jint(l, "state_raw"),
+		  (long long)ith_jint(l, "ino"));
+	ITH_CHECK(ith_str_is(ith_jstr(l, "dst.addr"), "127.0.0.1") && ith_jint(l, "src.version") == 4 &&
+			  (unsigned long long)ith_jint(l, "netns_id") == ns_ino("net"),
 		  "TIME_WAIT socket endpoints");
 	ret = 0;
 out:
@@ -1055,8 +1031,8 @@ static int all_proto(const struct ith_stream *s, const char *proto)
 	for (i = 0; i < json_array_size(s->lines); i++) {
 		json_t *l = json_array_get(s->lines, i);
 
-		ITH_CHECK(str_is(jstr(l, "src.proto"), proto), "a '%s' record with proto=%s",
-			  show(jstr(l, "src.proto")), proto);
+		ITH_CHECK(ith_str_is(ith_jstr(l, "src.proto"), proto), "a '%s' record with proto=%s",
+			  ith_show(ith_jstr(l, "src.proto")), proto);
 	}
 	ret = 0;
 out:
