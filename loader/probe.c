@@ -156,7 +156,8 @@ static int probe_tracing(enum bpf_attach_type type, const char *target, __u32 ki
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "igfs_probe", "GPL", insns,
 			   IGFS_ARRAY_SIZE(insns), &opts);
 	if (fd < 0)
-		return -errno;
+		/* 524 is the kernel-internal ENOTSUPP, which strerror does not know. */
+		return errno == 524 ? -EOPNOTSUPP : -errno;
 	/* Loading is not enough for fentry: some kernels refuse only the attach. */
 	if (type != BPF_TRACE_ITER) {
 		err = bpf_raw_tracepoint_open(NULL, fd);
