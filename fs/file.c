@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "file.h"
@@ -31,6 +32,7 @@ struct igfs_fh {
 	struct igfs_wreader rd;	  /* guarded by win->lock */
 	fuse_req_t intr_req;	  /* a request interrupted before it was parked */
 	bool reader;		  /* counted in gd->readers */
+	bool counted;		  /* counted in dsrt->nreaders */
 	struct igfs_table *table; /* stats, snapshot: the table of this open */
 };
 
@@ -93,6 +95,8 @@ static void fh_free(struct igfs_fh *fh)
 /* Drop an open that never reached the caller. */
 static void fh_abandon(struct igfs_fh *fh)
 {
+	if (fh->counted)
+		atomic_fetch_sub(&fh->gd->dsrt[fh->idx].nreaders, 1);
 	if (fh->reader)
 		igfs_gd__reader(fh->gd, -1);
 	fh_free(fh);
@@ -232,16 +236,53 @@ static int open_table(fuse_req_t req, struct igfs_fh *fh, const struct igfs_node
 	return fh->table ? 0 : -EINTR;
 }
 
+/*
+ * Whether the opener may write ctl: only then does an open autostart the
+ * gadget. Reading events must not be a way around ctl's mode (SPEC §9: a
+ * reader of events cannot start or stop anything).
+ */
+static bool may_start(fuse_req_t req, struct igfs_gd *gd)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[256];
+	struct igfs_perm p;
+	bool in_group;
+	int n, i;
+
+	if (!c || c->uid == 0)
+		return true;
+	pthread_mutex_lock(&gd->lock);
+	p = gd->perm_fixed[IGFS_N_CTL];
+	pthread_mutex_unlock(&gd->lock);
+	if (c->uid == p.uid)
+		return p.mode & S_IWUSR;
+	in_group = c->gid == p.gid;
+	n = in_group ? 0 : fuse_req_getgroups(req, (int)IGFS_ARRAY_SIZE(groups), groups);
+	for (i = 0; i < n && i < (int)IGFS_ARRAY_SIZE(groups); i++)
+		in_group |= groups[i] == p.gid;
+	return in_group ? p.mode & S_IWGRP : p.mode & S_IWOTH;
+}
+
 static int open_events(fuse_req_t req, struct igfs_fh *fh, const struct igfs_node *n,
 		       struct fuse_file_info *fi)
 {
 	struct igfs_gd *gd = n->gd;
-	bool start;
+	bool start, denied = false;
 	int err;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
 	fh->kind = IGFS_FH_EVENTS;
+	/* Bounded fan-out: every reader costs a position and a parked request. */
+	if (atomic_fetch_add(&gd->dsrt[n->idx].nreaders, 1) >= IGFS_MAX_READERS) {
+		atomic_fetch_sub(&gd->dsrt[n->idx].nreaders, 1);
+		pthread_mutex_lock(&gd->lock);
+		snprintf(gd->error, sizeof(gd->error), "more than %d readers of %s", IGFS_MAX_READERS,
+			 igfs_ds_file_name(&gd->g->info->ds[n->idx]));
+		pthread_mutex_unlock(&gd->lock);
+		return -EMFILE;
+	}
+	fh->counted = true;
 	/* Count the reader first so that a concurrent last close cannot autostop it. */
 	igfs_gd__reader(gd, +1);
 	fh->reader = true;
@@ -254,13 +295,20 @@ static int open_events(fuse_req_t req, struct igfs_fh *fh, const struct igfs_nod
 	start = gd->fs->opts.autostart && gd->state != IGFS_GD_RUNNING &&
 		!(gd->g->info->ds[n->idx].kind == IGFS_DS_MAPITER && gd->dsrt[n->idx].table);
 	pthread_mutex_unlock(&gd->lock);
+	if (start && !may_start(req, gd)) {
+		start = false;
+		denied = true;
+	}
 	if (start) {
 		err = igfs_gd__start(gd, true);
 		if (err)
 			return err;
 	}
-	if (gd->g->info->ds[n->idx].kind != IGFS_DS_TRACER)
-		return open_table(req, fh, n, fi);
+	if (gd->g->info->ds[n->idx].kind != IGFS_DS_TRACER) {
+		err = open_table(req, fh, n, fi);
+		/* No table and no right to make one: say so rather than ENOENT. */
+		return err == -ENOENT && denied ? -EACCES : err;
+	}
 	fh->win = igfs_gd__window(gd, n->idx);
 	if (fh->win) {
 		pthread_mutex_lock(&fh->win->lock);

@@ -16,6 +16,7 @@
 #include "file.h"
 #include "gd.h"
 #include "pump.h"
+#include "state.h"
 
 static const char *const setting_names[IGFS_SET_NR] = {
 	[IGFS_SET_BACKLOG] = "backlog", [IGFS_SET_INTERVAL] = "interval",
@@ -954,6 +955,8 @@ int igfs_gd__param_write(struct igfs_gd *gd, unsigned int idx, const char *buf, 
 	free(kv.value);
 	if (err)
 		gd_set_error(gd, diag.msg[0] ? diag.msg : strerror(-err));
+	else
+		igfs_state__save(gd->fs);
 	return err;
 }
 
@@ -1048,6 +1051,9 @@ int igfs_gd__ctl(struct igfs_gd *gd, const char *buf, size_t len)
 		break;
 	}
 	pthread_mutex_unlock(&gd->ctl_lock);
+	/* Params given with start, restart or set survive a remount too. */
+	if (ctl.args.n)
+		igfs_state__save(gd->fs);
 	igfs_ctl__free(&ctl);
 	if (err)
 		gd_set_error(gd, diag.msg[0] ? diag.msg : strerror(-err));

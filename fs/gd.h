@@ -50,6 +50,10 @@ struct igfs_fs {
 	void *session; /* struct fuse_session *, for poll notifications */
 	int64_t mount_ns;
 	atomic_bool shutting_down; /* no more starts */
+	char *state_dir;	   /* -o state=DIR, or NULL */
+	json_t *state_doc;	   /* what was loaded (and last saved) */
+	pthread_mutex_t state_lock;
+	bool state_loading;	   /* applying the state: do not save */
 	pthread_mutex_t fh_lock;   /* guards fhs */
 	void *fhs;		   /* every open file handle, for the exit path */
 	pthread_mutex_t root_lock;
@@ -102,6 +106,7 @@ struct igfs_dsrt {
 	void *opens;		   /* the fs's opens waiting for the first table */
 	void *open_intr_req;	   /* an open interrupted before it was parked */
 	bool flush_on_stop;	   /* ebpf.map.flush-on-stop / ebpf.iter.fetch-on-stop */
+	atomic_uint nreaders;	   /* open handles of this data file (IGFS_MAX_READERS) */
 };
 
 struct igfs_gd {

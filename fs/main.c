@@ -26,12 +26,15 @@
 #include "ops.h"
 #include "probe.h"
 #include "pump.h"
+#include "state.h"
 
 struct igfs_cmdline {
 	char **gadget_dirs;
 	size_t n_gadget_dirs;
 	char *backlog;
 	char *mode;
+	char *state;
+	char *verify;
 	unsigned int uid;
 	unsigned int gid;
 	int autostart;
@@ -59,6 +62,8 @@ static const struct fuse_opt igfs_opts[] = {
 	IGFS_OPT("uid=%u", uid, 0),
 	IGFS_OPT("gid=%u", gid, 0),
 	IGFS_OPT("mode=%s", mode, 0),
+	IGFS_OPT("state=%s", state, 0),
+	IGFS_OPT("verify=%s", verify, 0),
 	IGFS_OPT("autostart=%d", autostart, 0),
 	IGFS_OPT("perfbuf=%d", perfbuf, 0),
 	IGFS_OPT("rt=%d", rt, 0),
@@ -122,6 +127,10 @@ static void usage(const char *prog)
 	       "    -o mode=OCTAL          mode of readable files (default 0640; ctl and\n"
 	       "                           params get mode & 0660)\n"
 	       "    -o autostart=0|1       opening events starts a stopped gadget (default 1)\n"
+	       "    -o state=DIR           keep chmod/chown and params in DIR/state.json\n"
+	       "                           across remounts\n"
+	       "    -o verify=FILE         show only images pinned in FILE, one\n"
+	       "                           'name sha256:<digest>' line each\n"
 	       "    -o perfbuf=1           tracers use perf buffers even where ring buffers\n"
 	       "                           work (the path for kernels older than 5.8)\n"
 	       "    -o rt=0|1              drain rings from a SCHED_FIFO thread (default 1)\n"
@@ -146,6 +155,102 @@ static int parse_mode(const char *s, mode_t *ret)
 		return -EINVAL;
 	*ret = (mode_t)v;
 	return 0;
+}
+
+/* -o verify=FILE: images pinned by digest, "name sha256:<hex>" per line. */
+struct igfs_pins {
+	struct igfs_kv *v;
+	size_t n;
+	char *file;
+};
+
+static void pins_free(struct igfs_pins *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].key);
+		free(p->v[i].value);
+	}
+	free(p->v);
+	free(p->file);
+}
+
+static int pins_load(const char *path, struct igfs_pins *p)
+{
+	struct igfs_buf b = {};
+	struct igfs_diag d = {};
+	char *line, *save = NULL;
+	unsigned int lineno = 0;
+	int err;
+
+	err = igfs_read_file(path, 1u << 20, &b, &d);
+	if (err) {
+		fprintf(stderr, "igfs: verify=%s: %s\n", path, d.msg);
+		return err;
+	}
+	p->file = strdup(path);
+	for (line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[256], digest[128], extra[2];
+		struct igfs_kv *v;
+		int n;
+
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (!*line || *line == '#')
+			continue;
+		n = sscanf(line, "%255s %127s %1s", name, digest, extra);
+		if (n != 2 || strncmp(digest, "sha256:", 7) || strlen(digest) != 7 + 64 ||
+		    strspn(digest + 7, "0123456789abcdef") != 64) {
+			fprintf(stderr, "igfs: verify=%s line %u: expected 'name sha256:<64 hex digits>'\n",
+				path, lineno);
+			igfs_buf_free(&b);
+			return -EINVAL;
+		}
+		v = igfs_reallocarray(p->v, p->n + 1, sizeof(*v));
+		if (!v) {
+			igfs_buf_free(&b);
+			return -ENOMEM;
+		}
+		p->v = v;
+		v[p->n].key = strdup(name);
+		v[p->n].value = strdup(digest);
+		p->n++;
+	}
+	igfs_buf_free(&b);
+	return 0;
+}
+
+/*
+ * Whether @img is pinned: an entry for its directory name or full reference
+ * whose digest is its manifest's or its image index's. Otherwise *why says.
+ */
+static bool pins_allow(const struct igfs_pins *p, const struct igfs_image *img, char *why,
+		       size_t len)
+{
+	bool named = false;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const char *k = p->v[i].key, *d = p->v[i].value;
+
+		if (strcmp(k, img->name) && (!img->ref || strcmp(k, img->ref)))
+			continue;
+		named = true;
+		if ((img->manifest_digest && !strcmp(d, img->manifest_digest)) ||
+		    (img->index_digest && !strcmp(d, img->index_digest)))
+			return true;
+	}
+	if (named)
+		snprintf(why, len, "its digest %s is not the one pinned in '%s'",
+			 img->index_digest ? img->index_digest
+					   : img->manifest_digest ? img->manifest_digest : "(none)",
+			 p->file);
+	else
+		snprintf(why, len, "it is not pinned in '%s'", p->file);
+	return false;
 }
 
 static int add_gd(struct igfs_fs *fs, struct igfs_gd *gd)
@@ -203,7 +308,7 @@ static int unique_name(struct igfs_fs *fs, struct igfs_image *img)
 	return -EEXIST;
 }
 
-static void load_path(struct igfs_fs *fs, const char *path)
+static void load_path(struct igfs_fs *fs, const struct igfs_pins *pins, const char *path)
 {
 	struct igfs_image_set *set = NULL;
 	struct igfs_diag diag = {};
@@ -222,6 +327,21 @@ static void load_path(struct igfs_fs *fs, const char *path)
 
 		if (!img)
 			continue;
+		if (fs->n_gds >= IGFS_MAX_GADGETS) {
+			pr_warn("'%s': more than %d gadgets, ignoring '%s'", path, IGFS_MAX_GADGETS,
+				img->name);
+			igfs_image__free(img);
+			continue;
+		}
+		if (pins) {
+			char why[PATH_MAX + 160];
+
+			if (!pins_allow(pins, img, why, sizeof(why))) {
+				pr_warn("'%s': image '%s' refused: %s", path, img->name, why);
+				igfs_image__free(img);
+				continue;
+			}
+		}
 		err = unique_name(fs, img);
 		if (err) {
 			pr_warn("'%s': no free name for gadget '%s', ignoring", path, img->name);
@@ -253,7 +373,7 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /* Every image in @dir, in name order, or @dir itself when it is one image. */
-static int load_dir(struct igfs_fs *fs, const char *dir)
+static int load_dir(struct igfs_fs *fs, const struct igfs_pins *pins, const char *dir)
 {
 	char **names = NULL, path[PATH_MAX];
 	size_t n = 0, i;
@@ -266,13 +386,13 @@ static int load_dir(struct igfs_fs *fs, const char *dir)
 		return -errno;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		load_path(fs, dir);
+		load_path(fs, pins, dir);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/index.json", dir);
 	if (!access(path, F_OK)) {
 		/* An OCI layout, e.g. Inspektor Gadget's own store. */
-		load_path(fs, dir);
+		load_path(fs, pins, dir);
 		return 0;
 	}
 	d = opendir(dir);
@@ -297,7 +417,7 @@ static int load_dir(struct igfs_fs *fs, const char *dir)
 	qsort(names, n, sizeof(*names), entry_cmp);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		load_path(fs, path);
+		load_path(fs, pins, path);
 		free(names[i]);
 	}
 	free(names);
@@ -521,6 +641,7 @@ int main(int argc, char **argv)
 	struct igfs_diag diag = {};
 	struct fuse_session *se = NULL;
 	struct igfs_shutdown sd = {};
+	struct igfs_pins pins = {};
 	bool sd_started = false;
 	struct btf *kbtf = NULL;
 	struct igfs_fs fs = {};
@@ -600,14 +721,17 @@ int main(int argc, char **argv)
 
 	pthread_mutex_init(&fs.root_lock, NULL);
 	pthread_mutex_init(&fs.fh_lock, NULL);
+	pthread_mutex_init(&fs.state_lock, NULL);
 	fs.root_mode = 0755;
 	fs.kernel_btf = kbtf;
 	fs.mount_ns = now_ns();
+	if (c.verify && pins_load(c.verify, &pins))
+		goto out_fs;
 	if (!c.n_gadget_dirs) {
-		err = load_dir(&fs, default_gadgets_dir());
+		err = load_dir(&fs, c.verify ? &pins : NULL, default_gadgets_dir());
 	} else {
 		for (i = 0; i < c.n_gadget_dirs; i++) {
-			err = load_dir(&fs, c.gadget_dirs[i]);
+			err = load_dir(&fs, c.verify ? &pins : NULL, c.gadget_dirs[i]);
 			if (err)
 				break;
 		}
@@ -621,6 +745,13 @@ int main(int argc, char **argv)
 	qsort(fs.gds, fs.n_gds, sizeof(*fs.gds), gd_name_cmp);
 	if (!fs.n_gds)
 		pr_warn("no gadgets found: the mount is empty");
+	if (c.state) {
+		err = igfs_state__load(&fs, c.state, &diag);
+		if (err) {
+			fprintf(stderr, "igfs: %s\n", diag.msg);
+			goto out_fs;
+		}
+	}
 
 	/* Root mounts for everyone, and the kernel enforces the modes (SPEC §9). */
 	if (fuse_opt_add_arg(&args, "-oallow_other,default_permissions,fsname=igfs,subtype=igfs"))
@@ -694,8 +825,11 @@ out_fs:
 		igfs_gd__free(fs.gds[i]);
 	free(fs.gds);
 	btf__free(kbtf);
+	igfs_state__free(&fs);
+	pins_free(&pins);
 	pthread_mutex_destroy(&fs.root_lock);
 	pthread_mutex_destroy(&fs.fh_lock);
+	pthread_mutex_destroy(&fs.state_lock);
 out_fopts:
 	free(fopts.mountpoint);
 out_args:
@@ -704,6 +838,8 @@ out_args:
 	free(c.gadget_dirs);
 	free(c.backlog);
 	free(c.mode);
+	free(c.state);
+	free(c.verify);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include "file.h"
 #include "node.h"
 #include "ops.h"
+#include "state.h"
 
 static struct igfs_fs *fs_of(fuse_req_t req)
 {
@@ -130,6 +131,8 @@ static void igfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, i
 			p->gid = attr->st_gid;
 		pthread_mutex_unlock(&n.gd->lock);
 	}
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		igfs_state__save(fs);
 	igfs_ll_getattr(req, ino, NULL);
 }
 

@@ -25,6 +25,8 @@
 #define IGFS_MAX_STR		 4096 /* one YAML scalar, one param value */
 #define IGFS_MAX_IMAGES		 256  /* images in one layout or archive */
 #define IGFS_MAX_CTL_WRITE	 4096
+#define IGFS_MAX_GADGETS	 1024 /* gadgets in one mount */
+#define IGFS_MAX_READERS	 1024 /* open handles of one events/stats/snapshot file */
 #define IGFS_MAX_FIELDS		 1024 /* fields in one data source */
 #define IGFS_MAX_NEST		 16   /* struct nesting in an event */
 #define IGFS_MAX_LINE		 (1u << 20) /* one encoded JSON line */
