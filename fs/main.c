@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +45,8 @@ struct igfs_cmdline {
 	int check;
 	int show_help;
 	int show_version;
+	char *positional[2]; /* [SOURCE] MOUNTPOINT, as mount.fuse3 passes them */
+	int n_positional;
 };
 
 enum {
@@ -106,6 +110,17 @@ static int igfs_opt_proc(void *data, const char *arg, int key, struct fuse_args 
 	case KEY_CHECK:
 		c->check = 1;
 		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		/*
+		 * mount -t fuse.igfs SOURCE DIR runs "igfs SOURCE DIR -o ...": keep the
+		 * positionals aside and hand FUSE the last one as the mount point.
+		 */
+		if (c->n_positional >= 2) {
+			fprintf(stderr, "igfs: too many arguments: '%s'\n", arg);
+			return -1;
+		}
+		c->positional[c->n_positional] = strdup(arg);
+		return c->positional[c->n_positional++] ? 0 : -1;
 	default:
 		return 1; /* keep it for FUSE */
 	}
@@ -429,10 +444,28 @@ static int gd_name_cmp(const void *a, const void *b)
 	return strcmp((*(struct igfs_gd *const *)a)->name, (*(struct igfs_gd *const *)b)->name);
 }
 
-static const char *default_gadgets_dir(void)
+/*
+ * The bundled gadgets: beside an installed binary (<prefix>/sbin/igfs ->
+ * <prefix>/share/igfs/gadgets, so a relocated install works), then the
+ * configured install directory, then this build tree's.
+ */
+static const char *default_gadgets_dir(char *buf, size_t len)
 {
+	char exe[PATH_MAX], *slash;
 	struct stat st;
+	ssize_t n;
 
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/../share/igfs/gadgets", exe);
+			if (!stat(buf, &st) && S_ISDIR(st.st_mode))
+				return buf;
+		}
+	}
 	if (!stat(IGFS_GADGETS_INSTALL_DIR, &st) && S_ISDIR(st.st_mode))
 		return IGFS_GADGETS_INSTALL_DIR;
 	return IGFS_GADGETS_BUILD_DIR;
@@ -625,6 +658,35 @@ static void pin_dirs_prepare(struct igfs_fs *fs)
 	}
 }
 
+/*
+ * systemd's readiness protocol (Type=notify), without libsystemd: one
+ * datagram to $NOTIFY_SOCKET once the mount answers. A no-op elsewhere.
+ */
+static void notify_ready(size_t n_gadgets)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[128];
+	socklen_t len;
+	int fd;
+
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	/* An abstract socket: '@' stands for the leading NUL. */
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu gadgets mounted\nMAINPID=%d", n_gadgets,
+		 (int)getpid());
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		pr_warn("cannot notify systemd on '%s': %s", path, strerror(errno));
+	close(fd);
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -666,6 +728,19 @@ int main(int argc, char **argv)
 		ret = check_prereqs(true) ? 1 : 0;
 		goto out_args;
 	}
+	/* mount.fuse3's SOURCE: a gadgets directory when it is one, else a label. */
+	if (c.n_positional == 2) {
+		struct stat st;
+
+		if (!c.n_gadget_dirs && !stat(c.positional[0], &st) && S_ISDIR(st.st_mode)) {
+			c.gadget_dirs = calloc(1, sizeof(*c.gadget_dirs));
+			if (!c.gadget_dirs || !(c.gadget_dirs[0] = strdup(c.positional[0])))
+				goto out_args;
+			c.n_gadget_dirs = 1;
+		}
+	}
+	if (c.n_positional && fuse_opt_add_arg(&args, c.positional[c.n_positional - 1]))
+		goto out_args;
 	if (fuse_parse_cmdline(&args, &fopts) != 0)
 		goto out_args;
 	if (fopts.show_help || fopts.show_version) {
@@ -728,7 +803,9 @@ int main(int argc, char **argv)
 	if (c.verify && pins_load(c.verify, &pins))
 		goto out_fs;
 	if (!c.n_gadget_dirs) {
-		err = load_dir(&fs, c.verify ? &pins : NULL, default_gadgets_dir());
+		char dbuf[PATH_MAX + 32];
+
+		err = load_dir(&fs, c.verify ? &pins : NULL, default_gadgets_dir(dbuf, sizeof(dbuf)));
 	} else {
 		for (i = 0; i < c.n_gadget_dirs; i++) {
 			err = load_dir(&fs, c.verify ? &pins : NULL, c.gadget_dirs[i]);
@@ -792,6 +869,7 @@ int main(int argc, char **argv)
 		pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	}
 	pr_info("mounted %zu gadgets at '%s'", fs.n_gds, fopts.mountpoint);
+	notify_ready(fs.n_gds);
 	/*
 	 * One FUSE thread plus the pump (STYLE §9.5): reads park, they never block
 	 * it. The loop returns the signal number after SIGINT/SIGTERM/SIGHUP
@@ -840,6 +918,8 @@ out_args:
 	free(c.mode);
 	free(c.state);
 	free(c.verify);
+	free(c.positional[0]);
+	free(c.positional[1]);
 	fuse_opt_free_args(&args);
 	return ret;
 }
