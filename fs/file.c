@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "file.h"
 
 enum igfs_fh_kind {
@@ -72,11 +73,13 @@ static void fh_link(struct igfs_fs *fs, struct igfs_fh *fh)
 		fh->next->prev = fh;
 	fs->fhs = fh;
 	pthread_mutex_unlock(&fs->fh_lock);
+	igfs_catalog__handle(fh->gd, +1);
 }
 
 static void fh_free(struct igfs_fh *fh)
 {
-	struct igfs_fs *fs = fh->gd->fs;
+	struct igfs_gd *gd = fh->gd;
+	struct igfs_fs *fs = gd->fs;
 
 	pthread_mutex_lock(&fs->fh_lock);
 	if (fh->prev)
@@ -90,6 +93,8 @@ static void fh_free(struct igfs_fh *fh)
 	igfs_window__put(fh->win);
 	igfs_table__put(fh->table);
 	free(fh);
+	/* Last: a removed gadget goes with its last handle. */
+	igfs_catalog__handle(gd, -1);
 }
 
 /* Drop an open that never reached the caller. */

@@ -311,6 +311,13 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 	size_t i;
 	int err;
 
+	pthread_mutex_lock(&gd->lock);
+	if (gd->removed) {
+		pthread_mutex_unlock(&gd->lock);
+		igfs_diag_set(diag, "its image was removed from the gadgets directory");
+		return -ENOENT;
+	}
+	pthread_mutex_unlock(&gd->lock);
 	params = calloc(info->n_params + 1, sizeof(*params));
 	if (!params)
 		return -ENOMEM;

@@ -43,10 +43,11 @@ struct igfs_fs_opts {
 /* The mount: options, gadgets, the pump. */
 struct igfs_fs {
 	struct igfs_fs_opts opts;
-	struct igfs_gd **gds; /* sorted by name */
+	struct igfs_gd **gds; /* sorted by name; changed by the FUSE thread only */
 	size_t n_gds;
+	pthread_mutex_t gds_lock; /* held by the FUSE thread while changing gds, by others to walk it */
+	void *catalog;		  /* struct igfs_catalog * */
 	struct igfs_pump *pump;
-	const struct btf *kernel_btf;
 	void *session; /* struct fuse_session *, for poll notifications */
 	int64_t mount_ns;
 	atomic_bool shutting_down; /* no more starts */
@@ -124,6 +125,8 @@ struct igfs_gd {
 	struct igfs_stacks *stacks; /* stack symbolisation of the running object */
 	int64_t since_ns;
 	bool autostarted;
+	bool removed;		  /* its image went: out of fs->gds, freed at the last handle */
+	unsigned int handles;	  /* open file handles of any of its files */
 	unsigned int readers;	  /* open events/stats/snapshot handles */
 	unsigned char **values;	  /* current value of each gadget param */
 	bool *values_set;	  /* set by the user (else the default) */

@@ -21,6 +21,7 @@
 
 #include <bpf/btf.h>
 
+#include "catalog.h"
 #include "file.h"
 #include "gadget.h"
 #include "gd.h"
@@ -172,278 +173,6 @@ static int parse_mode(const char *s, mode_t *ret)
 	return 0;
 }
 
-/* -o verify=FILE: images pinned by digest, "name sha256:<hex>" per line. */
-struct igfs_pins {
-	struct igfs_kv *v;
-	size_t n;
-	char *file;
-};
-
-static void pins_free(struct igfs_pins *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++) {
-		free(p->v[i].key);
-		free(p->v[i].value);
-	}
-	free(p->v);
-	free(p->file);
-}
-
-static int pins_load(const char *path, struct igfs_pins *p)
-{
-	struct igfs_buf b = {};
-	struct igfs_diag d = {};
-	char *line, *save = NULL;
-	unsigned int lineno = 0;
-	int err;
-
-	err = igfs_read_file(path, 1u << 20, &b, &d);
-	if (err) {
-		fprintf(stderr, "igfs: verify=%s: %s\n", path, d.msg);
-		return err;
-	}
-	p->file = strdup(path);
-	for (line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char name[256], digest[128], extra[2];
-		struct igfs_kv *v;
-		int n;
-
-		lineno++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (!*line || *line == '#')
-			continue;
-		n = sscanf(line, "%255s %127s %1s", name, digest, extra);
-		if (n != 2 || strncmp(digest, "sha256:", 7) || strlen(digest) != 7 + 64 ||
-		    strspn(digest + 7, "0123456789abcdef") != 64) {
-			fprintf(stderr, "igfs: verify=%s line %u: expected 'name sha256:<64 hex digits>'\n",
-				path, lineno);
-			igfs_buf_free(&b);
-			return -EINVAL;
-		}
-		v = igfs_reallocarray(p->v, p->n + 1, sizeof(*v));
-		if (!v) {
-			igfs_buf_free(&b);
-			return -ENOMEM;
-		}
-		p->v = v;
-		v[p->n].key = strdup(name);
-		v[p->n].value = strdup(digest);
-		p->n++;
-	}
-	igfs_buf_free(&b);
-	return 0;
-}
-
-/*
- * Whether @img is pinned: an entry for its directory name or full reference
- * whose digest is its manifest's or its image index's. Otherwise *why says.
- */
-static bool pins_allow(const struct igfs_pins *p, const struct igfs_image *img, char *why,
-		       size_t len)
-{
-	bool named = false;
-	size_t i;
-
-	for (i = 0; i < p->n; i++) {
-		const char *k = p->v[i].key, *d = p->v[i].value;
-
-		if (strcmp(k, img->name) && (!img->ref || strcmp(k, img->ref)))
-			continue;
-		named = true;
-		if ((img->manifest_digest && !strcmp(d, img->manifest_digest)) ||
-		    (img->index_digest && !strcmp(d, img->index_digest)))
-			return true;
-	}
-	if (named)
-		snprintf(why, len, "its digest %s is not the one pinned in '%s'",
-			 img->index_digest ? img->index_digest
-					   : img->manifest_digest ? img->manifest_digest : "(none)",
-			 p->file);
-	else
-		snprintf(why, len, "it is not pinned in '%s'", p->file);
-	return false;
-}
-
-static int add_gd(struct igfs_fs *fs, struct igfs_gd *gd)
-{
-	struct igfs_gd **v;
-
-	v = igfs_reallocarray(fs->gds, fs->n_gds + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	fs->gds = v;
-	fs->gds[fs->n_gds++] = gd;
-	return 0;
-}
-
-static bool name_taken(const struct igfs_fs *fs, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < fs->n_gds; i++)
-		if (!strcmp(fs->gds[i]->name, name))
-			return true;
-	return false;
-}
-
-/* On a name clash the later gadget gets its tag (SPEC §1), then a number. */
-static int unique_name(struct igfs_fs *fs, struct igfs_image *img)
-{
-	const char *tag = NULL;
-	char *name;
-	int i;
-
-	if (!name_taken(fs, img->name))
-		return 0;
-	if (img->ref) {
-		const char *slash = strrchr(img->ref, '/');
-		const char *colon = strrchr(slash ? slash : img->ref, ':');
-
-		if (colon && colon[1])
-			tag = colon + 1;
-	}
-	for (i = 1; i < 1000; i++) {
-		if (tag && i == 1) {
-			if (asprintf(&name, "%s@%s", img->name, tag) < 0)
-				return -ENOMEM;
-		} else if (asprintf(&name, "%s@%d", img->name, i) < 0) {
-			return -ENOMEM;
-		}
-		if (!name_taken(fs, name)) {
-			free(img->name);
-			img->name = name;
-			return 0;
-		}
-		free(name);
-	}
-	return -EEXIST;
-}
-
-static void load_path(struct igfs_fs *fs, const struct igfs_pins *pins, const char *path)
-{
-	struct igfs_image_set *set = NULL;
-	struct igfs_diag diag = {};
-	int err;
-
-	err = igfs_oci__load(path, &set, &diag);
-	if (err) {
-		pr_warn("%s, ignoring", diag.msg);
-		return;
-	}
-	/* take() removes the entry: always take the first one left. */
-	while (set->n) {
-		struct igfs_image *img = igfs_image_set__take(set, 0);
-		struct igfs_gadget *g = NULL;
-		struct igfs_gd *gd = NULL;
-
-		if (!img)
-			continue;
-		if (fs->n_gds >= IGFS_MAX_GADGETS) {
-			pr_warn("'%s': more than %d gadgets, ignoring '%s'", path, IGFS_MAX_GADGETS,
-				img->name);
-			igfs_image__free(img);
-			continue;
-		}
-		if (pins) {
-			char why[PATH_MAX + 160];
-
-			if (!pins_allow(pins, img, why, sizeof(why))) {
-				pr_warn("'%s': image '%s' refused: %s", path, img->name, why);
-				igfs_image__free(img);
-				continue;
-			}
-		}
-		err = unique_name(fs, img);
-		if (err) {
-			pr_warn("'%s': no free name for gadget '%s', ignoring", path, img->name);
-			igfs_image__free(img);
-			continue;
-		}
-		err = igfs_gadget__open(img, fs->kernel_btf, &g, &diag);
-		if (err) {
-			pr_warn("'%s': %s, ignoring", path, diag.msg);
-			continue;
-		}
-		err = igfs_gd__new(fs, (unsigned int)fs->n_gds, g, &gd);
-		if (!err)
-			err = add_gd(fs, gd);
-		if (err) {
-			pr_warn("'%s': out of memory, ignoring", path);
-			igfs_gd__free(gd);
-			continue;
-		}
-		pr_info("gadget '%s' from '%s'%s", gd->name, path,
-			igfs_gadget__unsupported(g) ? " (some programs cannot attach on this kernel)" : "");
-	}
-	igfs_image_set__free(set);
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every image in @dir, in name order, or @dir itself when it is one image. */
-static int load_dir(struct igfs_fs *fs, const struct igfs_pins *pins, const char *dir)
-{
-	char **names = NULL, path[PATH_MAX];
-	size_t n = 0, i;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if (stat(dir, &st)) {
-		pr_err("gadgets directory '%s': %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		load_path(fs, pins, dir);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/index.json", dir);
-	if (!access(path, F_OK)) {
-		/* An OCI layout, e.g. Inspektor Gadget's own store. */
-		load_path(fs, pins, dir);
-		return 0;
-	}
-	d = opendir(dir);
-	if (!d) {
-		pr_err("gadgets directory '%s': %s", dir, strerror(errno));
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		char **v;
-
-		if (de->d_name[0] == '.')
-			continue;
-		v = igfs_reallocarray(names, n + 1, sizeof(*v));
-		if (!v)
-			break;
-		names = v;
-		names[n] = strdup(de->d_name);
-		if (names[n])
-			n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), entry_cmp);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		load_path(fs, pins, path);
-		free(names[i]);
-	}
-	free(names);
-	return 0;
-}
-
-static int gd_name_cmp(const void *a, const void *b)
-{
-	return strcmp((*(struct igfs_gd *const *)a)->name, (*(struct igfs_gd *const *)b)->name);
-}
-
 /*
  * The bundled gadgets: beside an installed binary (<prefix>/sbin/igfs ->
  * <prefix>/share/igfs/gadgets, so a relocated install works), then the
@@ -511,10 +240,13 @@ static void *stop_one(void *arg)
 /* Stop every gadget at once: each detach waits for kernel grace periods. */
 static void stop_all(struct igfs_fs *fs)
 {
-	pthread_t *t = calloc(fs->n_gds + 1, sizeof(*t));
-	bool *ok = calloc(fs->n_gds + 1, sizeof(*ok));
+	pthread_t *t;
+	bool *ok;
 	size_t i;
 
+	pthread_mutex_lock(&fs->gds_lock);
+	t = calloc(fs->n_gds + 1, sizeof(*t));
+	ok = calloc(fs->n_gds + 1, sizeof(*ok));
 	for (i = 0; i < fs->n_gds; i++) {
 		if (t && ok && !pthread_create(&t[i], NULL, stop_one, fs->gds[i]))
 			ok[i] = true;
@@ -524,6 +256,7 @@ static void stop_all(struct igfs_fs *fs)
 	for (i = 0; i < fs->n_gds; i++)
 		if (ok && ok[i])
 			pthread_join(t[i], NULL);
+	pthread_mutex_unlock(&fs->gds_lock);
 	free(t);
 	free(ok);
 }
@@ -533,11 +266,13 @@ static unsigned int total_readers(struct igfs_fs *fs)
 	unsigned int n = 0;
 	size_t i;
 
+	pthread_mutex_lock(&fs->gds_lock);
 	for (i = 0; i < fs->n_gds; i++) {
 		pthread_mutex_lock(&fs->gds[i]->lock);
 		n += fs->gds[i]->readers;
 		pthread_mutex_unlock(&fs->gds[i]->lock);
 	}
+	pthread_mutex_unlock(&fs->gds_lock);
 	return n;
 }
 
@@ -703,9 +438,7 @@ int main(int argc, char **argv)
 	struct igfs_diag diag = {};
 	struct fuse_session *se = NULL;
 	struct igfs_shutdown sd = {};
-	struct igfs_pins pins = {};
 	bool sd_started = false;
-	struct btf *kbtf = NULL;
 	struct igfs_fs fs = {};
 	int ret = 1, err;
 	size_t i;
@@ -790,38 +523,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "igfs: %s\n", diag.msg);
 		goto out_fopts;
 	}
-	kbtf = btf__load_vmlinux_btf();
-	if (!kbtf)
-		pr_warn("cannot load the kernel's BTF: enums use the gadgets' own names");
-
 	pthread_mutex_init(&fs.root_lock, NULL);
 	pthread_mutex_init(&fs.fh_lock, NULL);
 	pthread_mutex_init(&fs.state_lock, NULL);
+	pthread_mutex_init(&fs.gds_lock, NULL);
 	fs.root_mode = 0755;
-	fs.kernel_btf = kbtf;
 	fs.mount_ns = now_ns();
-	if (c.verify && pins_load(c.verify, &pins))
-		goto out_fs;
 	if (!c.n_gadget_dirs) {
 		char dbuf[PATH_MAX + 32];
+		char *dir = (char *)default_gadgets_dir(dbuf, sizeof(dbuf));
 
-		err = load_dir(&fs, c.verify ? &pins : NULL, default_gadgets_dir(dbuf, sizeof(dbuf)));
+		err = igfs_catalog__load(&fs, &dir, 1, c.verify);
 	} else {
-		for (i = 0; i < c.n_gadget_dirs; i++) {
-			err = load_dir(&fs, c.verify ? &pins : NULL, c.gadget_dirs[i]);
-			if (err)
-				break;
-		}
+		err = igfs_catalog__load(&fs, c.gadget_dirs, c.n_gadget_dirs, c.verify);
 	}
-	/* The kernel's BTF (several MiB) is needed only to compile the plans. */
-	btf__free(kbtf);
-	kbtf = NULL;
-	fs.kernel_btf = NULL;
 	if (err)
 		goto out_fs;
-	qsort(fs.gds, fs.n_gds, sizeof(*fs.gds), gd_name_cmp);
-	if (!fs.n_gds)
-		pr_warn("no gadgets found: the mount is empty");
 	if (c.state) {
 		err = igfs_state__load(&fs, c.state, &diag);
 		if (err) {
@@ -856,6 +573,8 @@ int main(int argc, char **argv)
 	sd_started = true;
 	/* After the fork of fuse_daemonize: the directory is named by our pid. */
 	pin_dirs_prepare(&fs);
+	/* Images added or removed while mounted; a mount without it still works. */
+	igfs_catalog__watch(&fs);
 	err = igfs_pump__new(fs.opts.realtime, &fs.pump);
 	if (err) {
 		pr_err("cannot start the pump thread: %s", strerror(-err));
@@ -878,6 +597,7 @@ int main(int argc, char **argv)
 	 */
 	ret = fuse_session_loop(se) < 0 ? 1 : 0;
 	atomic_store(&fs.shutting_down, true);
+	igfs_catalog__stop(&fs);
 	stop_all(&fs);
 	pr_info("unmounting '%s'", fopts.mountpoint);
 out_unmount:
@@ -890,6 +610,7 @@ out_unmount:
 	/* Handles the kernel will never release now (readers still open at exit). */
 	igfs_file__release_all(&fs);
 out_se:
+	igfs_catalog__free(&fs);
 	/* Gadgets stop before the session goes: their readers are answered first. */
 	for (i = 0; i < fs.n_gds; i++)
 		igfs_gd__free(fs.gds[i]);
@@ -899,12 +620,12 @@ out_se:
 		pin_dir_remove(fs.opts.pin_root);
 	fuse_session_destroy(se);
 out_fs:
+	igfs_catalog__free(&fs);
 	for (i = 0; i < fs.n_gds; i++)
 		igfs_gd__free(fs.gds[i]);
 	free(fs.gds);
-	btf__free(kbtf);
 	igfs_state__free(&fs);
-	pins_free(&pins);
+	pthread_mutex_destroy(&fs.gds_lock);
 	pthread_mutex_destroy(&fs.root_lock);
 	pthread_mutex_destroy(&fs.fh_lock);
 	pthread_mutex_destroy(&fs.state_lock);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "node.h"
 
 #define INO_GD_SHIFT   24
@@ -40,17 +41,6 @@ bool igfs_node__is_dir(const struct igfs_node *n)
 	default:
 		return false;
 	}
-}
-
-static struct igfs_gd *gd_by_id(struct igfs_fs *fs, unsigned int id)
-{
-	size_t i;
-
-	/* Few gadgets; ids are dense but the array is sorted by name. */
-	for (i = 0; i < fs->n_gds; i++)
-		if (fs->gds[i]->id == id)
-			return fs->gds[i];
-	return NULL;
 }
 
 /* The first data source of each kind is also at the gadget's top level. */
@@ -102,7 +92,7 @@ int igfs_node__get(struct igfs_fs *fs, uint64_t ino, struct igfs_node *n)
 	}
 	if (!gid || gid > UINT32_MAX)
 		return -ENOENT;
-	n->gd = gd_by_id(fs, (unsigned int)(gid - 1));
+	n->gd = igfs_catalog__by_id(fs, (unsigned int)(gid - 1));
 	n->type = (enum igfs_node_type)((ino >> INO_TYPE_SHIFT) & 0xff);
 	n->idx = (unsigned int)(ino & INO_IDX_MASK);
 	if (!n->gd || n->type <= IGFS_N_ROOT || n->type >= IGFS_N_NR || !node_exists(n))

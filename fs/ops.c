@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog.h"
 #include "file.h"
 #include "node.h"
 #include "ops.h"
@@ -49,13 +50,20 @@ static void reply_entry(fuse_req_t req, struct igfs_fs *fs, const struct igfs_no
 	fuse_reply_entry(req, &e);
 }
 
+/* Every path-based request first applies gadgets added or removed meanwhile. */
+static int node_get(struct igfs_fs *fs, fuse_ino_t ino, struct igfs_node *n)
+{
+	igfs_catalog__sync(fs);
+	return igfs_node__get(fs, ino, n);
+}
+
 static void igfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct igfs_fs *fs = fs_of(req);
 	struct igfs_node dir, child;
 	int err;
 
-	err = igfs_node__get(fs, parent, &dir);
+	err = node_get(fs, parent, &dir);
 	if (!err)
 		err = igfs_node__lookup(fs, &dir, name, &child);
 	if (err) {
@@ -73,7 +81,7 @@ static void igfs_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_inf
 	int err;
 
 	(void)fi;
-	err = igfs_node__get(fs, ino, &n);
+	err = node_get(fs, ino, &n);
 	if (!err)
 		err = igfs_node__stat(fs, &n, &st);
 	if (err)
@@ -95,7 +103,7 @@ static void igfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, i
 	int err;
 
 	(void)fi;
-	err = igfs_node__get(fs, ino, &n);
+	err = node_get(fs, ino, &n);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -147,7 +155,7 @@ static void igfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 	int err;
 
 	(void)fi;
-	err = igfs_node__get(fs, ino, &n);
+	err = node_get(fs, ino, &n);
 	if (!err)
 		err = igfs_node__list(fs, &n, &v, &cnt);
 	if (!err)
@@ -191,7 +199,7 @@ static void igfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	struct igfs_node n;
 	int err;
 
-	err = igfs_node__get(fs, ino, &n);
+	err = node_get(fs, ino, &n);
 	if (!err && igfs_node__is_dir(&n))
 		err = -EISDIR;
 	if (err) {
@@ -217,8 +225,12 @@ static void igfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_
 
 static void igfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct igfs_fs *fs = fs_of(req); /* the reply frees req */
+
 	(void)ino;
 	igfs_file__release(req, fh_of(fi));
+	/* The last file of a removed gadget: free it now. */
+	igfs_catalog__sync(fs);
 }
 
 static void igfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -356,6 +356,22 @@ int igfs_state__load(struct igfs_fs *fs, const char *dir, struct igfs_diag *diag
 	return 0;
 }
 
+void igfs_state__apply(struct igfs_fs *fs, struct igfs_gd *gd)
+{
+	json_t *g;
+
+	if (!fs->state_doc)
+		return;
+	g = json_object_get(json_object_get(fs->state_doc, "gadgets"), gd->name);
+	if (!json_is_object(g))
+		return;
+	pthread_mutex_lock(&fs->state_lock);
+	fs->state_loading = true;
+	apply_gadget(gd, g);
+	fs->state_loading = false;
+	pthread_mutex_unlock(&fs->state_lock);
+}
+
 void igfs_state__free(struct igfs_fs *fs)
 {
 	json_decref(fs->state_doc);

@@ -18,6 +18,9 @@
  */
 int igfs_state__load(struct igfs_fs *fs, const char *dir, struct igfs_diag *diag);
 
+/* Apply the loaded state to @gd, a gadget added while mounted. */
+void igfs_state__apply(struct igfs_fs *fs, struct igfs_gd *gd);
+
 /* Write the current state, if -o state was given. 0 or -errno (logged). */
 int igfs_state__save(struct igfs_fs *fs);
 

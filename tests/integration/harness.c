@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -433,6 +434,34 @@ int ith_log_check(const char *log)
 	}
 	fclose(f);
 	return found ? -1 : 0;
+}
+
+/*
+ * The daemon logs of one test: @log and any "@log.<suffix>" of daemons the
+ * test mounted itself. Remove them (before the test) or check them all.
+ */
+static int logs_glob(const char *log, bool remove)
+{
+	char pattern[PATH_MAX + 8];
+	int ret = 0;
+	glob_t g;
+	size_t i;
+
+	snprintf(pattern, sizeof(pattern), "%s.*", log);
+	if (!remove && ith_log_check(log))
+		ret = -1;
+	if (remove)
+		unlink(log);
+	if (glob(pattern, 0, NULL, &g))
+		return ret;
+	for (i = 0; i < g.gl_pathc; i++) {
+		if (remove)
+			unlink(g.gl_pathv[i]);
+		else if (ith_log_check(g.gl_pathv[i]))
+			ret = -1;
+	}
+	globfree(&g);
+	return ret;
 }
 
 void ith_log_dump(const char *log, int max_lines)
@@ -940,6 +969,7 @@ static int run_test(const struct ith_test *t)
 		return ret;
 	mkdir(IGFS_IT_LOG_DIR, 0755);
 	snprintf(log, sizeof(log), "%s/%s.log", IGFS_IT_LOG_DIR, t->name);
+	logs_glob(log, true);
 	if (!mkdtemp(dir)) {
 		perror("harness: mkdtemp");
 		return 1;
@@ -981,7 +1011,7 @@ static int run_test(const struct ith_test *t)
 	reap_all(ITH_CLEANUP_WAIT_MS);
 	if (rmdir(dir))
 		fprintf(stderr, "harness: rmdir '%s': %s\n", dir, strerror(errno));
-	if (ith_log_check(log))
+	if (logs_glob(log, false))
 		ret = 1;
 	if (ret == 1)
 		ith_log_dump(log, 30);
