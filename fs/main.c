@@ -173,6 +173,28 @@ static int parse_mode(const char *s, mode_t *ret)
 	return 0;
 }
 
+/* mkdir -p @path with @mode for the missing components. 0 or -1 (errno set). */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 /*
  * The bundled gadgets: beside an installed binary (<prefix>/sbin/igfs ->
  * <prefix>/share/igfs/gadgets, so a relocated install works), then the
@@ -531,9 +553,17 @@ int main(int argc, char **argv)
 	fs.mount_ns = now_ns();
 	if (!c.n_gadget_dirs) {
 		char dbuf[PATH_MAX + 32];
-		char *dir = (char *)default_gadgets_dir(dbuf, sizeof(dbuf));
+		char *dirs[2] = { (char *)default_gadgets_dir(dbuf, sizeof(dbuf)),
+				  IGFS_LOCAL_GADGETS_DIR };
+		size_t n = 1;
 
-		err = igfs_catalog__load(&fs, &dir, 1, c.verify);
+		/* Imported images live here; made at the first mount so it can be watched. */
+		if (!mkdir_p(IGFS_LOCAL_GADGETS_DIR, 0755))
+			n = 2;
+		else
+			pr_warn("cannot create '%s' (%s): imported images will not be read",
+				IGFS_LOCAL_GADGETS_DIR, strerror(errno));
+		err = igfs_catalog__load(&fs, dirs, n, c.verify);
 	} else {
 		err = igfs_catalog__load(&fs, c.gadget_dirs, c.n_gadget_dirs, c.verify);
 	}
