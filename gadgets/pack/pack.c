@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * igfs-pack: writes gadget images as a deterministic OCI image layout, as a tar
- * archive or a directory, shaped like `ig image export` (GADGET-FORMAT.md §7).
- * Same inputs, same bytes: sorted entries, mtime 0, uid/gid 0, sorted JSON keys.
+ * Packs gadget images as a deterministic OCI image layout, as a tar archive or
+ * a directory, shaped like `ig image export` (GADGET-FORMAT.md §7). Same
+ * inputs, same bytes: sorted entries, mtime 0, uid/gid 0, sorted JSON keys.
+ * Reports through diag, never prints.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,15 +19,14 @@
 #include <yaml.h>
 
 #include "oci.h"
+#include "pack.h"
 #include "util.h"
 
-#define PACK_BUILDER	    "igfs-pack " IGFS_VERSION
 #define PACK_COSIGN_SIG	    "application/vnd.dev.cosign.artifact.sig.v1+json"
 #define PACK_COSIGN_PAYLOAD "application/vnd.dev.cosign.simplesigning.v1+json"
 #define PACK_ANN	    "org.opencontainers.image."
 #define PACK_ANN_BUILDER    "io.inspektor-gadget.builder.version"
 #define PACK_DIGEST_LEN	    (7 + IGFS_SHA256_HEX_LEN + 1)
-#define PACK_MAX_ARCHS	    16
 
 struct pack_blob {
 	char hex[IGFS_SHA256_HEX_LEN + 1];
@@ -35,15 +34,12 @@ struct pack_blob {
 	size_t len;
 };
 
-struct pack {
+struct igfs_pack {
 	struct pack_blob *blobs;
 	size_t nblobs;
 	json_t *entries; /* index.json's manifests */
-	const char *archs[PACK_MAX_ARCHS];
-	size_t narchs;
-	const char *created;
-	bool signature;
-	bool tagged_only; /* index.json lists only the tagged image indexes */
+	struct igfs_pack_opts o;
+	struct igfs_diag *diag; /* of the public call in progress */
 };
 
 /* A descriptor's identity, as written. */
@@ -61,63 +57,41 @@ static const struct {
 	{"sourceURL", PACK_ANN "source"},
 };
 
-static void pack_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void pack_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("igfs-pack: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void pack_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: igfs-pack -o OUT.tar [options] REF=DIR...\n"
-		"       igfs-pack --layout-dir DIR [options] REF=DIR...\n"
-		"\n"
-		"Write gadget images as an OCI image layout shaped like `ig image export`:\n"
-		"per REF an image index (tagged with the full reference) of one manifest per\n"
-		"architecture, the manifests also listed untagged. The output is\n"
-		"byte-for-byte reproducible.\n"
-		"\n"
-		"  REF=DIR              an image: REF is its reference (a bare name means\n"
-		"                       " IGFS_OCI_DEFAULT_REGISTRY "NAME:latest);\n"
-		"                       DIR holds program.bpf.o, optional gadget.yaml and\n"
-		"                       optional program.wasm; program.ARCH.bpf.o, when present,\n"
-		"                       replaces program.bpf.o for that architecture\n"
-		"  -o, --output FILE    write an uncompressed tar archive\n"
-		"      --layout-dir DIR write an OCI layout directory instead\n"
-		"      --arch LIST      comma-separated architectures (default: %s)\n"
-		"      --created TIME   RFC 3339 creation time annotation (default:\n"
-		"                       $SOURCE_DATE_EPOCH, else none)\n"
-		"      --signature      add a dummy cosign signature artifact per image\n"
-		"      --tagged-only    list only the tagged image indexes in index.json, not\n"
-		"                       the per-arch manifests: tools that take a layout\n"
-		"                       without a reference (skopeo oci-archive:FILE) need\n"
-		"                       exactly one entry\n"
-		"  -h, --help           show this help\n"
-		"      --version        show the version\n",
-		igfs_oci__host_arch());
-}
-
 /* ---- blobs ---- */
 
-static void pack_free(struct pack *p)
+int igfs_pack__new(const struct igfs_pack_opts *opts, struct igfs_pack **ret)
+{
+	struct igfs_pack *p;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->o = *opts;
+	if (!p->o.n_archs)
+		p->o.archs[p->o.n_archs++] = igfs_oci__host_arch();
+	p->entries = json_array();
+	if (!p->entries) {
+		free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+void igfs_pack__free(struct igfs_pack *p)
 {
 	size_t i;
 
+	if (!p)
+		return;
 	for (i = 0; i < p->nblobs; i++)
 		free(p->blobs[i].data);
 	free(p->blobs);
 	json_decref(p->entries);
+	free(p);
 }
 
-static int pack_add_blob(struct pack *p, const void *data, size_t len, struct pack_ref *ret)
+static int pack_add_blob(struct igfs_pack *p, const void *data, size_t len, struct pack_ref *ret)
 {
 	char hex[IGFS_SHA256_HEX_LEN + 1];
 	struct pack_blob *b;
@@ -158,7 +132,7 @@ static char *pack_dump(const json_t *j, size_t *ret_len)
 	return s;
 }
 
-static int pack_add_json(struct pack *p, const json_t *j, struct pack_ref *ret)
+static int pack_add_json(struct igfs_pack *p, const json_t *j, struct pack_ref *ret)
 {
 	size_t len;
 	char *s;
@@ -181,17 +155,24 @@ static json_t *pack_desc(const char *mt, const struct pack_ref *r)
 
 /* ---- gadget.yaml: only the top-level keys that become annotations ---- */
 
-static int pack_yaml_next(yaml_parser_t *yp, yaml_event_t *ev, const char *file)
+/* The file a YAML parse reads and where its error goes. */
+struct pack_yaml {
+	yaml_parser_t yp;
+	const char *file;
+	struct igfs_diag *diag;
+};
+
+static int pack_yaml_next(struct pack_yaml *y, yaml_event_t *ev)
 {
-	if (yaml_parser_parse(yp, ev))
+	if (yaml_parser_parse(&y->yp, ev))
 		return 0;
-	pack_err("'%s': line %zu col %zu: %s", file, yp->problem_mark.line + 1,
-		 yp->problem_mark.column + 1, yp->problem ? yp->problem : "YAML error");
+	igfs_diag_set(y->diag, "'%s': line %zu col %zu: %s", y->file, y->yp.problem_mark.line + 1,
+		      y->yp.problem_mark.column + 1, y->yp.problem ? y->yp.problem : "YAML error");
 	return -EINVAL;
 }
 
 /* Skip the rest of a node whose first event was @type. */
-static int pack_yaml_skip(yaml_parser_t *yp, yaml_event_type_t type, const char *file)
+static int pack_yaml_skip(struct pack_yaml *y, yaml_event_type_t type)
 {
 	yaml_event_t ev;
 	size_t depth;
@@ -200,7 +181,7 @@ static int pack_yaml_skip(yaml_parser_t *yp, yaml_event_type_t type, const char 
 	if (type != YAML_MAPPING_START_EVENT && type != YAML_SEQUENCE_START_EVENT)
 		return 0;
 	for (depth = 1; depth;) {
-		err = pack_yaml_next(yp, &ev, file);
+		err = pack_yaml_next(y, &ev);
 		if (err)
 			return err;
 		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
@@ -214,7 +195,7 @@ static int pack_yaml_skip(yaml_parser_t *yp, yaml_event_type_t type, const char 
 	return 0;
 }
 
-static int pack_ann_set(json_t *ann, const char *key, const yaml_event_t *val, const char *file)
+static int pack_ann_set(struct pack_yaml *y, json_t *ann, const char *key, const yaml_event_t *val)
 {
 	json_t *s;
 
@@ -222,37 +203,37 @@ static int pack_ann_set(json_t *ann, const char *key, const yaml_event_t *val, c
 		return 0;
 	s = json_stringn((const char *)val->data.scalar.value, val->data.scalar.length);
 	if (!s) {
-		pack_err("'%s': the value of '%s' is not valid UTF-8", file, key);
+		igfs_diag_set(y->diag, "'%s': the value of '%s' is not valid UTF-8", y->file, key);
 		return -EINVAL;
 	}
 	return json_object_set_new(ann, key, s) ? -ENOMEM : 0;
 }
 
 /* The pairs of the gadget.yaml "annotations" mapping, whose start was just read. */
-static int pack_yaml_annotations(yaml_parser_t *yp, json_t *extra, const char *file)
+static int pack_yaml_annotations(struct pack_yaml *y, json_t *extra)
 {
 	yaml_event_t k = {}, v = {};
 	char *key = NULL;
 	int err;
 
 	for (;;) {
-		err = pack_yaml_next(yp, &k, file);
+		err = pack_yaml_next(y, &k);
 		if (err)
 			goto out;
 		if (k.type == YAML_MAPPING_END_EVENT)
 			break;
 		/* A complex key's events come before its value's. */
-		err = pack_yaml_skip(yp, k.type, file);
+		err = pack_yaml_skip(y, k.type);
 		if (!err)
-			err = pack_yaml_next(yp, &v, file);
+			err = pack_yaml_next(y, &v);
 		if (err)
 			goto out;
 		if (k.type == YAML_SCALAR_EVENT && v.type == YAML_SCALAR_EVENT) {
 			key = strndup((const char *)k.data.scalar.value, k.data.scalar.length);
-			err = key ? pack_ann_set(extra, key, &v, file) : -ENOMEM;
+			err = key ? pack_ann_set(y, extra, key, &v) : -ENOMEM;
 			zfree(&key);
 		} else {
-			err = pack_yaml_skip(yp, v.type, file);
+			err = pack_yaml_skip(y, v.type);
 		}
 		if (err)
 			goto out;
@@ -270,18 +251,19 @@ out:
  * annotations from gadget.yaml into @ann; the yaml annotations go last so
  * they can override.
  */
-static int pack_yaml_meta(const char *file, const char *data, size_t len, json_t *ann)
+static int pack_yaml_meta(const char *file, const char *data, size_t len, json_t *ann,
+			  struct igfs_diag *diag)
 {
+	struct pack_yaml y = { .file = file, .diag = diag };
 	yaml_event_t ev = {}, v = {};
 	json_t *extra = NULL;
-	yaml_parser_t yp;
 	char *key = NULL;
 	size_t i;
 	int err;
 
-	if (!yaml_parser_initialize(&yp))
+	if (!yaml_parser_initialize(&y.yp))
 		return -ENOMEM;
-	yaml_parser_set_input_string(&yp, (const unsigned char *)data, len);
+	yaml_parser_set_input_string(&y.yp, (const unsigned char *)data, len);
 	extra = json_object();
 	if (!extra) {
 		err = -ENOMEM;
@@ -290,7 +272,7 @@ static int pack_yaml_meta(const char *file, const char *data, size_t len, json_t
 	/* Up to the first node: stream start, document start. */
 	do {
 		yaml_event_delete(&ev);
-		err = pack_yaml_next(&yp, &ev, file);
+		err = pack_yaml_next(&y, &ev);
 		if (err)
 			goto out;
 	} while (ev.type == YAML_STREAM_START_EVENT || ev.type == YAML_DOCUMENT_START_EVENT);
@@ -298,25 +280,25 @@ static int pack_yaml_meta(const char *file, const char *data, size_t len, json_t
 	    (ev.type == YAML_SCALAR_EVENT && !ev.data.scalar.length))
 		goto out;
 	if (ev.type != YAML_MAPPING_START_EVENT) {
-		pack_err("'%s' is not a YAML mapping", file);
+		igfs_diag_set(diag, "'%s' is not a YAML mapping", file);
 		err = -EINVAL;
 		goto out;
 	}
 	for (;;) {
 		yaml_event_delete(&ev);
-		err = pack_yaml_next(&yp, &ev, file);
+		err = pack_yaml_next(&y, &ev);
 		if (err)
 			goto out;
 		if (ev.type == YAML_MAPPING_END_EVENT)
 			break;
 		/* A complex key's events come before its value's. */
-		err = pack_yaml_skip(&yp, ev.type, file);
+		err = pack_yaml_skip(&y, ev.type);
 		if (!err)
-			err = pack_yaml_next(&yp, &v, file);
+			err = pack_yaml_next(&y, &v);
 		if (err)
 			goto out;
 		if (ev.type != YAML_SCALAR_EVENT) {
-			err = pack_yaml_skip(&yp, v.type, file);
+			err = pack_yaml_skip(&y, v.type);
 			if (err)
 				goto out;
 			yaml_event_delete(&v);
@@ -331,11 +313,11 @@ static int pack_yaml_meta(const char *file, const char *data, size_t len, json_t
 			if (!strcasecmp(key, pack_meta_keys[i].key))
 				break;
 		if (i < IGFS_ARRAY_SIZE(pack_meta_keys) && v.type == YAML_SCALAR_EVENT)
-			err = pack_ann_set(ann, pack_meta_keys[i].ann, &v, file);
+			err = pack_ann_set(&y, ann, pack_meta_keys[i].ann, &v);
 		else if (!strcasecmp(key, "annotations") && v.type == YAML_MAPPING_START_EVENT)
-			err = pack_yaml_annotations(&yp, extra, file);
+			err = pack_yaml_annotations(&y, extra);
 		else
-			err = pack_yaml_skip(&yp, v.type, file);
+			err = pack_yaml_skip(&y, v.type);
 		zfree(&key);
 		yaml_event_delete(&v);
 		if (err)
@@ -347,17 +329,16 @@ out:
 	json_decref(extra);
 	yaml_event_delete(&ev);
 	yaml_event_delete(&v);
-	yaml_parser_delete(&yp);
+	yaml_parser_delete(&y.yp);
 	return err;
 }
 
 /* ---- images ---- */
 
 /* Read @dir/@file if it exists; *present says whether it did. */
-static int pack_read_opt(const char *dir, const char *file, size_t max, struct igfs_buf *out,
-			 bool *present)
+static int pack_read_opt(struct igfs_pack *p, const char *dir, const char *file, size_t max,
+			 struct igfs_buf *out, bool *present)
 {
-	struct igfs_diag diag;
 	struct stat st;
 	char *path;
 	int err;
@@ -370,11 +351,9 @@ static int pack_read_opt(const char *dir, const char *file, size_t max, struct i
 		err = 0;
 		goto out;
 	}
-	err = igfs_read_file(path, max, out, &diag);
-	if (err) {
-		pack_err("%s", diag.msg);
+	err = igfs_read_file(path, max, out, p->diag);
+	if (err)
 		goto out;
-	}
 	*present = true;
 out:
 	free(path);
@@ -382,7 +361,7 @@ out:
 }
 
 /* A cosign-style signature artifact for the image index @subject. */
-static int pack_signature(struct pack *p, const char *full, const struct pack_ref *subject)
+static int pack_signature(struct igfs_pack *p, const char *full, const struct pack_ref *subject)
 {
 	json_t *payload = NULL, *m = NULL, *e = NULL;
 	struct pack_ref empty, pl, mr;
@@ -423,7 +402,7 @@ out:
 }
 
 /* Whether index.json already lists @digest untagged. */
-static bool pack_listed(const struct pack *p, const char *digest)
+static bool pack_listed(const struct igfs_pack *p, const char *digest)
 {
 	json_t *e;
 	size_t i;
@@ -438,7 +417,7 @@ static bool pack_listed(const struct pack *p, const char *digest)
 }
 
 /* One manifest for @arch; its descriptor (with platform) goes to @list. */
-static int pack_manifest(struct pack *p, const char *dir, const char *arch, json_t *cfg,
+static int pack_manifest(struct igfs_pack *p, const char *dir, const char *arch, json_t *cfg,
 			 const struct igfs_buf *wasm, bool has_wasm, json_t *ann, json_t *list)
 {
 	struct igfs_buf elf = {};
@@ -452,13 +431,13 @@ static int pack_manifest(struct pack *p, const char *dir, const char *arch, json
 	if (!layers)
 		return -ENOMEM;
 	snprintf(file, sizeof(file), "program.%s.bpf.o", arch);
-	err = pack_read_opt(dir, file, IGFS_MAX_BLOB_SIZE, &elf, &has_elf);
+	err = pack_read_opt(p, dir, file, IGFS_MAX_BLOB_SIZE, &elf, &has_elf);
 	if (!err && !has_elf)
-		err = pack_read_opt(dir, "program.bpf.o", IGFS_MAX_BLOB_SIZE, &elf, &has_elf);
+		err = pack_read_opt(p, dir, "program.bpf.o", IGFS_MAX_BLOB_SIZE, &elf, &has_elf);
 	if (err)
 		goto out;
 	if (!has_elf && !has_wasm) {
-		pack_err("'%s' has neither program.bpf.o nor program.wasm", dir);
+		igfs_diag_set(p->diag, "'%s' has neither program.bpf.o nor program.wasm", dir);
 		err = -ENOENT;
 		goto out;
 	}
@@ -495,7 +474,7 @@ static int pack_manifest(struct pack *p, const char *dir, const char *arch, json
 	    json_array_append(list, d))
 		goto out;
 	/* ig image export also lists each manifest untagged in index.json. */
-	if (!p->tagged_only && !pack_listed(p, r.digest)) {
+	if (!p->o.tagged_only && !pack_listed(p, r.digest)) {
 		u = json_deep_copy(d);
 		if (!u || json_array_append(p->entries, u))
 			goto out;
@@ -512,7 +491,7 @@ out:
 	return err;
 }
 
-static int pack_image(struct pack *p, const char *ref, const char *dir)
+static int pack_image(struct igfs_pack *p, const char *ref, const char *dir)
 {
 	struct igfs_buf yaml = {}, wasm = {};
 	json_t *ann = NULL, *cfg = NULL, *list = NULL, *idx = NULL, *e = NULL;
@@ -524,7 +503,7 @@ static int pack_image(struct pack *p, const char *ref, const char *dir)
 	int err;
 
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		pack_err("'%s' is not a directory", dir);
+		igfs_diag_set(p->diag, "'%s' is not a directory", dir);
 		return -ENOTDIR;
 	}
 	full = igfs_oci__full_ref(ref);
@@ -536,20 +515,21 @@ static int pack_image(struct pack *p, const char *ref, const char *dir)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = pack_read_opt(dir, "gadget.yaml", IGFS_MAX_META_SIZE, &yaml, &has_yaml);
+	err = pack_read_opt(p, dir, "gadget.yaml", IGFS_MAX_META_SIZE, &yaml, &has_yaml);
 	if (!err)
-		err = pack_read_opt(dir, "program.wasm", IGFS_MAX_BLOB_SIZE, &wasm, &has_wasm);
+		err = pack_read_opt(p, dir, "program.wasm", IGFS_MAX_BLOB_SIZE, &wasm, &has_wasm);
 	if (err)
 		goto out;
 
 	err = -ENOMEM;
-	if (json_object_set_new(ann, PACK_ANN_BUILDER, json_string(PACK_BUILDER)) ||
-	    (p->created && json_object_set_new(ann, PACK_ANN "created", json_string(p->created))))
+	if (json_object_set_new(ann, PACK_ANN_BUILDER, json_string(p->o.builder)) ||
+	    (p->o.created &&
+	     json_object_set_new(ann, PACK_ANN "created", json_string(p->o.created))))
 		goto out;
 	if (has_yaml) {
 		if (asprintf(&path, "%s/gadget.yaml", dir) < 0)
 			goto out;
-		err = pack_yaml_meta(path, yaml.data, yaml.len, ann);
+		err = pack_yaml_meta(path, yaml.data, yaml.len, ann, p->diag);
 		if (err)
 			goto out;
 		err = pack_add_blob(p, yaml.data, yaml.len, &r);
@@ -564,8 +544,8 @@ static int pack_image(struct pack *p, const char *ref, const char *dir)
 	if (!cfg || json_object_set(cfg, "annotations", ann))
 		goto out;
 
-	for (i = 0; i < p->narchs; i++) {
-		err = pack_manifest(p, dir, p->archs[i], cfg, &wasm, has_wasm, ann, list);
+	for (i = 0; i < p->o.n_archs; i++) {
+		err = pack_manifest(p, dir, p->o.archs[i], cfg, &wasm, has_wasm, ann, list);
 		if (err)
 			goto out;
 	}
@@ -583,7 +563,7 @@ static int pack_image(struct pack *p, const char *ref, const char *dir)
 				json_pack("{s:s}", IGFS_OCI_ANN_REF_NAME, full)) ||
 	    json_array_append(p->entries, e))
 		goto out;
-	err = p->signature ? pack_signature(p, full, &r) : 0;
+	err = p->o.signature ? pack_signature(p, full, &r) : 0;
 out:
 	igfs_buf_free(&yaml);
 	igfs_buf_free(&wasm);
@@ -617,7 +597,7 @@ static int pack_entry_cmp(const void *a, const void *b)
 }
 
 /* index.json: every entry, tagged or not, sorted by digest (then reference). */
-static char *pack_index_json(struct pack *p, size_t *ret_len)
+static char *pack_index_json(struct igfs_pack *p, size_t *ret_len)
 {
 	json_t **v, *list = NULL, *idx = NULL;
 	size_t i, n = json_array_size(p->entries);
@@ -653,10 +633,28 @@ static int pack_blob_cmp(const void *a, const void *b)
 	return strcmp(ba->hex, bb->hex);
 }
 
+/* ---- public: images ---- */
+
+int igfs_pack__add(struct igfs_pack *p, const char *ref, const char *dir, struct igfs_diag *diag)
+{
+	struct igfs_diag local = {};
+	int err;
+
+	p->diag = diag ? diag : &local;
+	p->diag->msg[0] = '\0';
+	err = pack_image(p, ref, dir);
+	if (err && !p->diag->msg[0])
+		igfs_diag_set(p->diag, "%s", err == -ENOMEM ? "out of memory" : strerror(-err));
+	p->diag = NULL;
+	return err;
+}
+
+/* ---- public: output ---- */
+
 typedef int pack_put_fn(void *ctx, const char *name, const void *data, size_t len);
 
 /* Every file of the layout, in byte order of their names. */
-static int pack_emit(struct pack *p, pack_put_fn *put, void *ctx)
+static int pack_emit(struct igfs_pack *p, pack_put_fn *put, void *ctx)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	char name[sizeof("blobs/sha256/") + IGFS_SHA256_HEX_LEN];
@@ -680,9 +678,15 @@ static int pack_emit(struct pack *p, pack_put_fn *put, void *ctx)
 	return err;
 }
 
+/* A tar being written and where its error goes. */
+struct pack_tar {
+	struct archive *a;
+	struct igfs_diag *diag;
+};
+
 static int pack_tar_put(void *ctx, const char *name, const void *data, size_t len)
 {
-	struct archive *a = ctx;
+	struct pack_tar *t = ctx;
 	struct archive_entry *e;
 	int err = 0;
 
@@ -696,63 +700,166 @@ static int pack_tar_put(void *ctx, const char *name, const void *data, size_t le
 	archive_entry_set_mtime(e, 0, 0);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(a, data, len) != (la_ssize_t)len)) {
-		pack_err("cannot write '%s': %s", name, archive_error_string(a));
+	if (archive_write_header(t->a, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(t->a, data, len) != (la_ssize_t)len)) {
+		igfs_diag_set(t->diag, "cannot write '%s': %s", name, archive_error_string(t->a));
 		err = -EIO;
 	}
 	archive_entry_free(e);
 	return err;
 }
 
-static int pack_write_tar(struct pack *p, const char *out)
+/* ustar: the names fit in 100 bytes and no pax header carries a time. */
+static struct archive *pack_tar_new(void)
 {
-	struct archive *a;
+	struct archive *a = archive_write_new();
+
+	if (a && (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+		  archive_write_add_filter_none(a) != ARCHIVE_OK)) {
+		archive_write_free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+static la_ssize_t pack_mem_write(struct archive *a, void *ctx, const void *data, size_t len)
+{
+	(void)a;
+	return igfs_buf_append(ctx, data, len) ? -1 : (la_ssize_t)len;
+}
+
+static int pack_mem_close(struct archive *a, void *ctx)
+{
+	(void)a;
+	(void)ctx;
+	return ARCHIVE_OK;
+}
+
+/*
+ * Open @a onto @out. archive_write_open_filename() does not pad a regular
+ * file's last block (archive_write_open_filename.c); neither do we, so that
+ * the bytes are the same either way.
+ */
+static int pack_tar_open_mem(struct archive *a, struct igfs_buf *out, struct igfs_diag *diag)
+{
+	if (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(a, out, NULL, pack_mem_write, pack_mem_close, NULL) != ARCHIVE_OK) {
+		igfs_diag_set(diag, "cannot write a tar archive in memory: %s",
+			      archive_error_string(a));
+		return -EIO;
+	}
+	return 0;
+}
+
+int igfs_pack__tar_files(const struct igfs_pack_file *files, size_t n, struct igfs_buf *out,
+			 struct igfs_diag *diag)
+{
+	struct pack_tar t = { .diag = diag };
+	size_t i, base = out->len;
+	int err;
+
+	t.a = pack_tar_new();
+	if (!t.a) {
+		igfs_diag_set(diag, "out of memory");
+		return -ENOMEM;
+	}
+	err = pack_tar_open_mem(t.a, out, diag);
+	for (i = 0; i < n && !err; i++)
+		err = pack_tar_put(&t, files[i].name, files[i].data, files[i].len);
+	if (!err && archive_write_close(t.a) != ARCHIVE_OK) {
+		igfs_diag_set(diag, "cannot write a tar archive in memory: %s",
+			      archive_error_string(t.a));
+		err = -EIO;
+	}
+	archive_write_free(t.a);
+	if (err)
+		out->len = base;
+	return err;
+}
+
+int igfs_pack__tar_mem(struct igfs_pack *p, struct igfs_buf *out, struct igfs_diag *diag)
+{
+	struct pack_tar t = { .diag = diag };
+	size_t base = out->len;
+	int err;
+
+	t.a = pack_tar_new();
+	if (!t.a) {
+		igfs_diag_set(diag, "out of memory");
+		return -ENOMEM;
+	}
+	err = pack_tar_open_mem(t.a, out, diag);
+	if (!err)
+		err = pack_emit(p, pack_tar_put, &t);
+	if (!err && archive_write_close(t.a) != ARCHIVE_OK) {
+		igfs_diag_set(diag, "cannot write a tar archive in memory: %s",
+			      archive_error_string(t.a));
+		err = -EIO;
+	}
+	if (err == -ENOMEM)
+		igfs_diag_set(diag, "out of memory");
+	archive_write_free(t.a);
+	if (err)
+		out->len = base;
+	return err;
+}
+
+int igfs_pack__write_tar(struct igfs_pack *p, const char *out, struct igfs_diag *diag)
+{
+	struct pack_tar t = { .diag = diag };
 	char *tmp = NULL;
 	int err;
 
-	if (asprintf(&tmp, "%s.tmp", out) < 0)
+	if (asprintf(&tmp, "%s.tmp", out) < 0) {
+		igfs_diag_set(diag, "out of memory");
 		return -ENOMEM;
-	a = archive_write_new();
-	if (!a) {
+	}
+	t.a = pack_tar_new();
+	if (!t.a) {
+		igfs_diag_set(diag, "out of memory");
 		err = -ENOMEM;
 		goto out;
 	}
-	/* ustar: the names fit in 100 bytes and no pax header carries a time. */
-	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		pack_err("cannot write '%s': %s", tmp, archive_error_string(a));
+	if (archive_write_open_filename(t.a, tmp) != ARCHIVE_OK) {
+		igfs_diag_set(diag, "cannot write '%s': %s", tmp, archive_error_string(t.a));
 		err = -EIO;
 		goto out;
 	}
-	err = pack_emit(p, pack_tar_put, a);
-	if (!err && archive_write_close(a) != ARCHIVE_OK) {
-		pack_err("cannot write '%s': %s", tmp, archive_error_string(a));
+	err = pack_emit(p, pack_tar_put, &t);
+	if (!err && archive_write_close(t.a) != ARCHIVE_OK) {
+		igfs_diag_set(diag, "cannot write '%s': %s", tmp, archive_error_string(t.a));
 		err = -EIO;
 	}
 	if (!err && rename(tmp, out)) {
 		err = -errno;
-		pack_err("cannot rename '%s' to '%s': %s", tmp, out, strerror(-err));
+		igfs_diag_set(diag, "cannot rename '%s' to '%s': %s", tmp, out, strerror(-err));
 	}
+	if (err == -ENOMEM)
+		igfs_diag_set(diag, "out of memory");
 out:
-	if (a)
-		archive_write_free(a);
+	if (t.a)
+		archive_write_free(t.a);
 	if (err)
 		unlink(tmp);
 	free(tmp);
 	return err;
 }
 
+/* A layout directory being written and where its error goes. */
+struct pack_dir {
+	const char *root;
+	struct igfs_diag *diag;
+};
+
 static int pack_dir_put(void *ctx, const char *name, const void *data, size_t len)
 {
-	const char *root = ctx;
+	struct pack_dir *d = ctx;
 	size_t off = 0;
 	char *path;
 	ssize_t n;
 	int fd, err = 0;
 
-	if (asprintf(&path, "%s/%s", root, name) < 0)
+	if (asprintf(&path, "%s/%s", d->root, name) < 0)
 		return -ENOMEM;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -777,13 +884,13 @@ static int pack_dir_put(void *ctx, const char *name, const void *data, size_t le
 	free(path);
 	return 0;
 fail:
-	pack_err("cannot write '%s': %s", path, strerror(-err));
+	igfs_diag_set(d->diag, "cannot write '%s': %s", path, strerror(-err));
 	zclose(&fd);
 	free(path);
 	return err;
 }
 
-static int pack_mkdir(const char *root, const char *sub)
+static int pack_mkdir(const char *root, const char *sub, struct igfs_diag *diag)
 {
 	char *path;
 	int err = 0;
@@ -792,20 +899,25 @@ static int pack_mkdir(const char *root, const char *sub)
 		return -ENOMEM;
 	if (mkdir(path, 0755) && errno != EEXIST) {
 		err = -errno;
-		pack_err("cannot create '%s': %s", path, strerror(-err));
+		igfs_diag_set(diag, "cannot create '%s': %s", path, strerror(-err));
 	}
 	free(path);
 	return err;
 }
 
-static int pack_write_dir(struct pack *p, const char *dir)
+int igfs_pack__write_dir(struct igfs_pack *p, const char *dir, struct igfs_diag *diag)
 {
+	struct pack_dir d = { .root = dir, .diag = diag };
 	int err;
 
-	if ((err = pack_mkdir(dir, "")) || (err = pack_mkdir(dir, "/blobs")) ||
-	    (err = pack_mkdir(dir, "/blobs/sha256")))
-		return err;
-	return pack_emit(p, pack_dir_put, (void *)dir);
+	if ((err = pack_mkdir(dir, "", diag)) || (err = pack_mkdir(dir, "/blobs", diag)) ||
+	    (err = pack_mkdir(dir, "/blobs/sha256", diag)))
+		goto out;
+	err = pack_emit(p, pack_dir_put, &d);
+out:
+	if (err == -ENOMEM)
+		igfs_diag_set(diag, "out of memory");
+	return err;
 }
 
 /* ---- options ---- */
@@ -820,8 +932,7 @@ static bool pack_digits(const char *s, size_t n)
 	return true;
 }
 
-/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm) */
-static bool pack_is_rfc3339(const char *s)
+bool igfs_pack__is_rfc3339(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	size_t i;
@@ -844,166 +955,51 @@ static bool pack_is_rfc3339(const char *s)
 	       pack_digits(s + 4, 2) && !s[6];
 }
 
-static int pack_parse_archs(struct pack *p, char *list)
+int igfs_pack__parse_archs(struct igfs_pack_opts *o, char *list, struct igfs_diag *diag)
 {
 	char *tok, *save = NULL;
 	size_t i, j;
 
-	p->narchs = 0;
+	o->n_archs = 0;
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		for (j = 0; tok[j]; j++)
 			if (!((tok[j] >= 'a' && tok[j] <= 'z') || (tok[j] >= '0' && tok[j] <= '9')))
 				break;
 		if (!j || tok[j]) {
-			pack_err("invalid architecture '%s'", tok);
+			igfs_diag_set(diag, "invalid architecture '%s'", tok);
 			return -EINVAL;
 		}
-		for (i = 0; i < p->narchs; i++)
-			if (!strcmp(p->archs[i], tok))
+		for (i = 0; i < o->n_archs; i++)
+			if (!strcmp(o->archs[i], tok))
 				break;
-		if (i < p->narchs)
+		if (i < o->n_archs)
 			continue;
-		if (p->narchs == PACK_MAX_ARCHS) {
-			pack_err("more than %d architectures", PACK_MAX_ARCHS);
+		if (o->n_archs == IGFS_PACK_MAX_ARCHS) {
+			igfs_diag_set(diag, "more than %d architectures", IGFS_PACK_MAX_ARCHS);
 			return -E2BIG;
 		}
-		p->archs[p->narchs++] = tok;
+		o->archs[o->n_archs++] = tok;
 	}
-	if (!p->narchs) {
-		pack_err("--arch needs at least one architecture");
+	if (!o->n_archs) {
+		igfs_diag_set(diag, "--arch needs at least one architecture");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+int igfs_pack__source_date(char *buf, size_t len, struct igfs_diag *diag)
 {
-	enum {
-		OPT_ARCH = 256,
-		OPT_CREATED,
-		OPT_SIGNATURE,
-		OPT_TAGGED_ONLY,
-		OPT_LAYOUT_DIR,
-		OPT_VERSION,
-	};
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"arch", required_argument, NULL, OPT_ARCH},
-		{"created", required_argument, NULL, OPT_CREATED},
-		{"signature", no_argument, NULL, OPT_SIGNATURE},
-		{"tagged-only", no_argument, NULL, OPT_TAGGED_ONLY},
-		{"layout-dir", required_argument, NULL, OPT_LAYOUT_DIR},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{},
-	};
-	const char *out = NULL, *layout_dir = NULL, *sde;
-	struct pack p = {};
-	char created[64], *arch_list = NULL;
-	int c, i, j, ret = 1;
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	struct tm tm;
+	char *end;
+	time_t t;
 
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case OPT_ARCH:
-			arch_list = optarg;
-			break;
-		case OPT_CREATED:
-			if (!pack_is_rfc3339(optarg)) {
-				pack_err("--created '%s' is not an RFC 3339 time", optarg);
-				return 2;
-			}
-			p.created = optarg;
-			break;
-		case OPT_SIGNATURE:
-			p.signature = true;
-			break;
-		case OPT_TAGGED_ONLY:
-			p.tagged_only = true;
-			break;
-		case OPT_LAYOUT_DIR:
-			layout_dir = optarg;
-			break;
-		case 'h':
-			pack_usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			printf("%s\n", PACK_BUILDER);
-			return 0;
-		default:
-			pack_usage(stderr);
-			return 2;
-		}
+	if (!sde || !*sde)
+		return 0;
+	t = (time_t)strtoll(sde, &end, 10);
+	if (*end || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		igfs_diag_set(diag, "SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
+		return -EINVAL;
 	}
-	if (!out == !layout_dir || optind >= argc) {
-		pack_err("give one of -o FILE or --layout-dir DIR, and at least one REF=DIR");
-		pack_usage(stderr);
-		return 2;
-	}
-	if (p.signature && p.tagged_only) {
-		pack_err("--signature adds untagged entries: it excludes --tagged-only");
-		return 2;
-	}
-	if (arch_list) {
-		if (pack_parse_archs(&p, arch_list))
-			return 2;
-	} else {
-		p.archs[p.narchs++] = igfs_oci__host_arch();
-	}
-	sde = getenv("SOURCE_DATE_EPOCH");
-	if (!p.created && sde && *sde) {
-		char *end;
-		time_t t = (time_t)strtoll(sde, &end, 10);
-		struct tm tm;
-
-		if (*end || !gmtime_r(&t, &tm) ||
-		    !strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-			pack_err("SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
-			return 2;
-		}
-		p.created = created;
-	}
-	for (i = optind; i < argc; i++) {
-		const char *eq = strchr(argv[i], '=');
-
-		if (!eq || eq == argv[i] || !eq[1]) {
-			pack_err("'%s' is not REF=DIR", argv[i]);
-			return 2;
-		}
-		for (j = optind; j < i; j++) {
-			if (!strncmp(argv[j], argv[i], (size_t)(eq - argv[i]) + 1)) {
-				pack_err("reference '%.*s' is given twice", (int)(eq - argv[i]),
-					 argv[i]);
-				return 2;
-			}
-		}
-	}
-
-	p.entries = json_array();
-	if (!p.entries)
-		goto oom;
-	for (i = optind; i < argc; i++) {
-		char *ref = strndup(argv[i], (size_t)(strchr(argv[i], '=') - argv[i]));
-		int err;
-
-		if (!ref)
-			goto oom;
-		err = pack_image(&p, ref, strchr(argv[i], '=') + 1);
-		free(ref);
-		if (err == -ENOMEM)
-			goto oom;
-		if (err)
-			goto out;
-	}
-	if (out ? pack_write_tar(&p, out) : pack_write_dir(&p, layout_dir))
-		goto out;
-	ret = 0;
-	goto out;
-oom:
-	pack_err("out of memory");
-out:
-	pack_free(&p);
-	return ret;
+	return 1;
 }
