@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
 #include <linux/types.h>
 
 #include "ds.h"
@@ -57,6 +58,13 @@ void igfs_gadget__free(struct igfs_gadget *g);
 
 /* Programs this kernel cannot attach, as a sentence each; 0 if none. */
 size_t igfs_gadget__unsupported(const struct igfs_gadget *g);
+
+/*
+ * The schema of @g under gadget name @name as JSON: gadget, image, digest,
+ * description, datasources (with fields and types) and params (with
+ * defaults), in the mount's schema file order. New reference, or NULL on ENOMEM.
+ */
+json_t *igfs_gadget__schema(const struct igfs_gadget *g, const char *name);
 
 struct igfs_start_opts {
 	/* g->info->n_params entries of p->size bytes each; NULL entry = default. */
