@@ -93,7 +93,7 @@ static int pins_load(const char *path, struct cat_pins *p)
 {
 	struct igfs_buf b = {};
 	struct igfs_diag d = {};
-	char *line, *save = NULL;
+	char *line, *next;
 	unsigned int lineno = 0;
 	int err;
 
@@ -103,12 +103,15 @@ static int pins_load(const char *path, struct cat_pins *p)
 		return err;
 	}
 	p->file = strdup(path);
-	for (line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
+	/* Every line counts, blank ones too, so that messages name the right one. */
+	for (line = b.data ? b.data : (char *)""; line && *line; line = next) {
 		char name[256], digest[128], extra[2];
 		struct igfs_kv *v;
 		int n;
 
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		lineno++;
 		while (*line == ' ' || *line == '\t')
 			line++;

@@ -331,8 +331,10 @@ int igfs_state__load(struct igfs_fs *fs, const char *dir, struct igfs_diag *diag
 	doc = json_loadb(b.data ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
 	igfs_buf_free(&b);
 	if (!json_is_object(doc)) {
-		igfs_diag_set(diag, "'%s' line %d: %s", path, jerr.line,
-			      doc ? "not a JSON object" : jerr.text);
+		if (doc)
+			igfs_diag_set(diag, "'%s': not a JSON object", path);
+		else
+			igfs_diag_set(diag, "'%s' line %d: %s", path, jerr.line, jerr.text);
 		json_decref(doc);
 		return -EINVAL;
 	}
