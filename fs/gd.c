@@ -223,6 +223,7 @@ void igfs_gd__free(struct igfs_gd *gd)
 	free(gd->perm_srcdir);
 	free(gd->sort);
 	free(gd->mntns);
+	free(gd->mntns_spec);
 	free(gd->name);
 	igfs_buf_free(&gd->log);
 	igfs_gadget__free(gd->g);
@@ -301,6 +302,57 @@ void igfs_gd__stop(struct igfs_gd *gd)
 }
 
 /* Called with ctl_lock held and the gadget stopped. */
+/* A validated value waiting to be committed. */
+struct pending {
+	int idx; /* param index, or -1 - setting */
+	unsigned char *bytes;
+	uint64_t num;
+	char *str;
+	__u64 *ids;
+	size_t n_ids;
+};
+
+static void pending_free(struct pending *p)
+{
+	free(p->bytes);
+	free(p->str);
+	free(p->ids);
+}
+
+static int parse_mntns(struct igfs_gd *gd, const char *s, struct pending *pv,
+		       struct igfs_diag *diag);
+
+/*
+ * A mntns filter naming containers is resolved again at each start: a
+ * container restarted since has new namespaces. Caller holds ctl_lock.
+ */
+static int gd_refresh_mntns(struct igfs_gd *gd, struct igfs_diag *diag)
+{
+	struct pending pv = {};
+	char *spec;
+	int err;
+
+	pthread_mutex_lock(&gd->lock);
+	spec = gd->mntns_spec && strspn(gd->mntns_spec, "0123456789,") != strlen(gd->mntns_spec)
+		       ? strdup(gd->mntns_spec)
+		       : NULL;
+	pthread_mutex_unlock(&gd->lock);
+	if (!spec)
+		return 0;
+	err = parse_mntns(gd, spec, &pv, diag);
+	free(spec);
+	if (!err) {
+		pthread_mutex_lock(&gd->lock);
+		free(gd->mntns);
+		gd->mntns = pv.ids;
+		gd->n_mntns = pv.n_ids;
+		pv.ids = NULL;
+		pthread_mutex_unlock(&gd->lock);
+	}
+	pending_free(&pv);
+	return err;
+}
+
 static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *diag)
 {
 	const struct igfs_dsinfo *info = gd->g->info;
@@ -318,6 +370,9 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 		return -ENOENT;
 	}
 	pthread_mutex_unlock(&gd->lock);
+	err = gd_refresh_mntns(gd, diag);
+	if (err)
+		return err;
 	params = calloc(info->n_params + 1, sizeof(*params));
 	if (!params)
 		return -ENOMEM;
@@ -371,6 +426,8 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 		d->ectx.kstack = igfs_stacks__kstack;
 		d->ectx.ustack = igfs_stacks__ustack;
 		d->ectx.stack_ctx = gd->stacks;
+		d->ectx.container = gd->fs->containers ? igfs_containers__append : NULL;
+		d->ectx.container_ctx = gd->fs->containers;
 		if (d->ds->kind == IGFS_DS_MAPITER) {
 			const char *f = d->ds->meta ? igfs_kvlist_get(&d->ds->meta->annotations,
 								      "ebpf.map.flush-on-stop")
@@ -622,6 +679,9 @@ static int setting_format(struct igfs_gd *gd, enum igfs_setting s, struct igfs_b
 	case IGFS_SET_LIMIT:
 		return igfs_buf_printf(out, "%" PRIu64, gd->limit);
 	case IGFS_SET_MNTNS:
+		/* As given: container names stay names. */
+		if (gd->mntns_spec)
+			return igfs_buf_puts(out, gd->mntns_spec);
 		return format_mntns(gd->mntns, gd->n_mntns, out);
 	case IGFS_SET_NR:
 		break;
@@ -646,56 +706,80 @@ int igfs_gd__param_read(struct igfs_gd *gd, unsigned int idx, struct igfs_buf *o
 	return err;
 }
 
-/* A validated value waiting to be committed. */
-struct pending {
-	int idx; /* param index, or -1 - setting */
-	unsigned char *bytes;
-	uint64_t num;
-	char *str;
-	__u64 *ids;
-	size_t n_ids;
-};
-
-static void pending_free(struct pending *p)
+static bool is_sep(char c)
 {
-	free(p->bytes);
-	free(p->str);
-	free(p->ids);
+	return c == ',' || c == ' ' || c == '\n' || c == '\t';
 }
 
-static int parse_mntns(const char *s, struct pending *pv, struct igfs_diag *diag)
+/*
+ * A list of mount namespace ids and containers (ids, names, k8s
+ * namespace/pod, resolved to their namespaces now) into pv->ids, and the list
+ * as given, normalised, into pv->str.
+ */
+static int parse_mntns(struct igfs_gd *gd, const char *s, struct pending *pv,
+		       struct igfs_diag *diag)
 {
+	struct igfs_buf spec = {};
 	const char *p = s;
+	int err = 0;
 
-	while (*p) {
+	while (*p && !err) {
+		char tok[512], *end;
 		unsigned long long v;
-		char *end;
-		__u64 *ids;
+		size_t n;
 
-		while (*p == ',' || *p == ' ' || *p == '\n' || *p == '\t')
+		while (is_sep(*p))
 			p++;
 		if (!*p)
 			break;
+		for (n = 0; p[n] && !is_sep(p[n]); n++)
+			;
+		if (n >= sizeof(tok)) {
+			igfs_diag_set(diag, "mntns: '%.40s...' is too long for an id or a name", p);
+			err = -EINVAL;
+			break;
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		p += n;
+		err = igfs_buf_printf(&spec, "%s%s", spec.len ? "," : "", tok);
+		if (err)
+			break;
 		errno = 0;
-		v = strtoull(p, &end, 10);
-		if (errno || end == p || *p == '-' || !v ||
-		    (*end && *end != ',' && *end != ' ' && *end != '\n' && *end != '\t')) {
-			igfs_diag_set(diag, "mntns: '%s' is not a list of mount namespace ids (e.g. 4026531841,4026532247)",
-				      s);
-			return -EINVAL;
+		v = strtoull(tok, &end, 10);
+		if (!errno && !*end && tok[0] != '-' && v && strspn(tok, "0123456789") == n) {
+			__u64 *ids = igfs_reallocarray(pv->ids, pv->n_ids + 1, sizeof(*ids));
+
+			if (!ids) {
+				err = -ENOMEM;
+				break;
+			}
+			pv->ids = ids;
+			ids[pv->n_ids++] = v;
+			continue;
 		}
-		if (pv->n_ids >= IGFS_MAX_MNTNS) {
-			igfs_diag_set(diag, "mntns: more than %d ids", IGFS_MAX_MNTNS);
-			return -EINVAL;
+		if (!gd->fs->containers) {
+			igfs_diag_set(diag, "mntns: '%s' is not a mount namespace id (e.g. 4026531841,4026532247)",
+				      tok);
+			err = -EINVAL;
+			break;
 		}
-		ids = igfs_reallocarray(pv->ids, pv->n_ids + 1, sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		pv->ids = ids;
-		ids[pv->n_ids++] = v;
-		p = end;
+		err = igfs_containers__resolve(gd->fs->containers, tok, &pv->ids, &pv->n_ids, diag);
+		if (err) {
+			igfs_diag_prefix(diag, "mntns");
+			err = -EINVAL;
+		}
 	}
-	return 0;
+	if (!err && pv->n_ids > IGFS_MAX_MNTNS) {
+		igfs_diag_set(diag, "mntns: more than %d mount namespaces", IGFS_MAX_MNTNS);
+		err = -EINVAL;
+	}
+	if (err) {
+		igfs_buf_free(&spec);
+		return err;
+	}
+	pv->str = igfs_buf_steal(&spec);
+	return pv->str ? 0 : -ENOMEM;
 }
 
 /* Strip one trailing newline into a fresh string. */
@@ -792,7 +876,7 @@ static int gd_validate(struct igfs_gd *gd, const char *key, const char *value, b
 		return 0;
 	}
 	case IGFS_SET_MNTNS:
-		err = parse_mntns(value, pv, diag);
+		err = parse_mntns(gd, value, pv, diag);
 		if (err)
 			return err;
 		if (running && (!pv->n_ids != !gd->n_mntns)) {
@@ -857,6 +941,9 @@ static int gd_commit(struct igfs_gd *gd, struct pending *pv, size_t n, struct ig
 			gd->mntns = p->ids;
 			gd->n_mntns = p->n_ids;
 			p->ids = NULL;
+			free(gd->mntns_spec);
+			gd->mntns_spec = p->str;
+			p->str = NULL;
 			break;
 		}
 	}
@@ -904,7 +991,8 @@ static bool pending_same(struct igfs_gd *gd, const struct pending *pv)
 	case IGFS_SET_LIMIT:
 		return pv->num == gd->limit;
 	case IGFS_SET_MNTNS:
-		return pv->n_ids == gd->n_mntns &&
+		return !strcmp(pv->str, gd->mntns_spec ? gd->mntns_spec : "") &&
+		       pv->n_ids == gd->n_mntns &&
 		       (!pv->n_ids || !memcmp(pv->ids, gd->mntns, pv->n_ids * sizeof(*pv->ids)));
 	}
 	return false;

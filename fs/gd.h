@@ -16,6 +16,7 @@
 
 #include <linux/types.h>
 
+#include "container.h"
 #include "ctl.h"
 #include "gadget.h"
 #include "source.h"
@@ -47,6 +48,7 @@ struct igfs_fs {
 	size_t n_gds;
 	pthread_mutex_t gds_lock; /* held by the FUSE thread while changing gds, by others to walk it */
 	void *catalog;		  /* struct igfs_catalog * */
+	struct igfs_containers *containers; /* mntns -> container, for events and filters */
 	struct igfs_pump *pump;
 	void *session; /* struct fuse_session *, for poll notifications */
 	int64_t mount_ns;
@@ -134,8 +136,9 @@ struct igfs_gd {
 	uint64_t interval_ms;
 	char *sort;
 	uint64_t limit;
-	__u64 *mntns;
+	__u64 *mntns;		  /* the filter's namespaces, resolved */
 	size_t n_mntns;
+	char *mntns_spec;	  /* the filter as given (ids, containers), or NULL */
 	uint64_t view_gen;	  /* bumped when sort or limit change */
 	bool has_setting[IGFS_SET_NR];
 	struct igfs_dsrt *dsrt;

@@ -38,6 +38,7 @@ struct igfs_cmdline {
 	char *mode;
 	char *state;
 	char *verify;
+	char *hostroot;
 	unsigned int uid;
 	unsigned int gid;
 	int autostart;
@@ -69,6 +70,7 @@ static const struct fuse_opt igfs_opts[] = {
 	IGFS_OPT("mode=%s", mode, 0),
 	IGFS_OPT("state=%s", state, 0),
 	IGFS_OPT("verify=%s", verify, 0),
+	IGFS_OPT("hostroot=%s", hostroot, 0),
 	IGFS_OPT("autostart=%d", autostart, 0),
 	IGFS_OPT("perfbuf=%d", perfbuf, 0),
 	IGFS_OPT("rt=%d", rt, 0),
@@ -136,7 +138,8 @@ static void usage(const char *prog)
 	       "\n"
 	       "igfs options:\n"
 	       "    -o gadgets=DIR         a directory of gadget images (repeatable;\n"
-	       "                           default: the installed bundled gadgets)\n"
+	       "                           default: the installed bundled gadgets and\n"
+	       "                           " IGFS_LOCAL_GADGETS_DIR ")\n"
 	       "    --gadgets DIR          same\n"
 	       "    -o backlog=SIZE        bytes of recent events per tracer (default 4M)\n"
 	       "    -o uid=N,gid=N         owner of the gadget files (default 0,0)\n"
@@ -150,6 +153,8 @@ static void usage(const char *prog)
 	       "    -o perfbuf=1           tracers use perf buffers even where ring buffers\n"
 	       "                           work (the path for kernels older than 5.8)\n"
 	       "    -o rt=0|1              drain rings from a SCHED_FIFO thread (default 1)\n"
+	       "    -o hostroot=DIR        the host's / as seen by igfs, for container\n"
+	       "                           runtimes' state files (default /; /host in a pod)\n"
 	       "    --check                print every prerequisite and exit\n"
 	       "    -h, --help             this text\n"
 	       "    -V, --version          the version\n"
@@ -569,6 +574,18 @@ int main(int argc, char **argv)
 	}
 	if (err)
 		goto out_fs;
+	if (c.hostroot) {
+		struct stat st;
+
+		if (stat(c.hostroot, &st) || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "igfs: hostroot=%s is not a directory\n", c.hostroot);
+			err = -ENOTDIR;
+			goto out_fs;
+		}
+	}
+	err = igfs_containers__new(c.hostroot, &fs.containers);
+	if (err)
+		goto out_fs;
 	if (c.state) {
 		err = igfs_state__load(&fs, c.state, &diag);
 		if (err) {
@@ -654,6 +671,7 @@ out_fs:
 	for (i = 0; i < fs.n_gds; i++)
 		igfs_gd__free(fs.gds[i]);
 	free(fs.gds);
+	igfs_containers__free(fs.containers);
 	igfs_state__free(&fs);
 	pthread_mutex_destroy(&fs.gds_lock);
 	pthread_mutex_destroy(&fs.root_lock);
@@ -669,6 +687,7 @@ out_args:
 	free(c.mode);
 	free(c.state);
 	free(c.verify);
+	free(c.hostroot);
 	free(c.positional[0]);
 	free(c.positional[1]);
 	fuse_opt_free_args(&args);

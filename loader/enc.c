@@ -109,6 +109,8 @@ struct igfs_enc {
 	uint32_t *eidx;
 	size_t n_eidx, cap_eidx;
 	uint32_t tail, tail_len; /* closing braces and '\n' */
+	int64_t mntns_off;	 /* the first gadget_mntns_id (u64), -1 if none */
+	int64_t pid_off;	 /* the first gadget_pid (u32), -1 if none */
 	size_t worst;		 /* bytes of a line at most, dynamic parts excluded */
 	json_t *fields;		 /* schema field list */
 };
@@ -704,7 +706,8 @@ static int64_t enc_floor_div(int64_t a, int64_t b)
 static char *enc_put_time(char *p, int64_t ns, long tz)
 {
 	int64_t sec = enc_floor_div(ns, 1000000000), y, days, sod;
-	uint64_t frac = (uint64_t)(ns - sec * 1000000000);
+	/* Modulo 2^64: sec * 10^9 leaves int64's range for ns near INT64_MIN. */
+	uint64_t frac = (uint64_t)ns - (uint64_t)sec * 1000000000u;
 	unsigned int m, d;
 	long zone;
 
@@ -1152,9 +1155,13 @@ static inline char *enc_put_num(char *p, const struct enc_op *op, uint64_t v)
 static const struct enc_enumval *enc_enum_find(const struct igfs_enc *enc,
 					       const struct enc_enum *en, uint64_t v)
 {
-	const uint32_t *idx = enc->eidx + en->sorted;
+	const uint32_t *idx;
 	uint32_t lo = 0, hi = en->n;
 
+	/* An enum without enumerators: eidx may still be NULL, and NULL + 0 is UB. */
+	if (!en->n)
+		return NULL;
+	idx = enc->eidx + en->sorted;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -1539,7 +1546,27 @@ int igfs_enc__line(const struct igfs_enc *enc, const struct igfs_enc_ctx *ctx, c
 			goto out;
 		p = out->data + out->len;
 	}
-	p = enc_put_text(p, enc->text.data + enc->tail, enc->tail_len);
+	if (enc->mntns_off >= 0 && ctx && ctx->container) {
+		__u64 mntns;
+		__u32 pid = 0;
+
+		/* The container objects go last inside the top-level object. */
+		memcpy(&mntns, r + enc->mntns_off, sizeof(mntns));
+		if (enc->pid_off >= 0)
+			memcpy(&pid, r + enc->pid_off, sizeof(pid));
+		p = enc_put_text(p, enc->text.data + enc->tail, enc->tail_len - 2);
+		out->len = (size_t)(p - out->data);
+		err = ctx->container(ctx->container_ctx, mntns, pid, out);
+		if (!err)
+			err = igfs_buf_reserve(out, 2 + ENC_SLACK);
+		if (err)
+			goto out;
+		p = out->data + out->len;
+		*p++ = '}';
+		*p++ = '\n';
+	} else {
+		p = enc_put_text(p, enc->text.data + enc->tail, enc->tail_len);
+	}
 	out->len = (size_t)(p - out->data);
 	out->data[out->len] = '\0';
 out:
@@ -1918,6 +1945,29 @@ static int enc_strip(struct enc_planner *p, __u32 id, __u32 *ret_id, int *ret_wk
 	return -EINVAL;
 }
 
+/* Whether type @id is, through typedefs and modifiers, the typedef @name. */
+static bool enc_is_typedef(const struct btf *btf, __u32 id, const char *name)
+{
+	int steps;
+
+	for (steps = 0; steps < ENC_TYPE_STEPS; steps++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const char *tn;
+
+		if (!t)
+			return false;
+		if (btf_is_typedef(t)) {
+			tn = btf__name_by_offset(btf, t->name_off);
+			if (tn && !strcmp(tn, name))
+				return true;
+		} else if (!btf_is_mod(t)) {
+			return false;
+		}
+		id = t->type;
+	}
+	return false;
+}
+
 static const char *enc_type_name(const struct btf *btf, const struct btf_type *t)
 {
 	const char *name = btf__name_by_offset(btf, t->name_off);
@@ -2110,6 +2160,14 @@ static int enc_plan_scalar(struct enc_planner *p, struct enc_ctr *c, const struc
 	if (m->bitfield)
 		width = m->bitfield;
 	shift += (uint32_t)(m->bit_off % 8);
+	/* The event's process, for its container (igfs_enc_ctx.container). */
+	if (!p->in_array && !m->bitfield && !shift && width == size * 8) {
+		if (size == 8 && p->enc->mntns_off < 0 &&
+		    enc_is_typedef(p->btf, m->type_id, "gadget_mntns_id"))
+			p->enc->mntns_off = (int64_t)(m->bit_off / 8);
+		if (size == 4 && p->enc->pid_off < 0 && enc_is_typedef(p->btf, m->type_id, "gadget_pid"))
+			p->enc->pid_off = (int64_t)(m->bit_off / 8);
+	}
 	if (width != size * 8 || shift) {
 		/* A bitfield: load just the bytes that cover it. */
 		uint32_t bytes = (shift + width + 7) / 8;
@@ -2535,6 +2593,11 @@ static int enc_plan_value(struct enc_planner *p, struct enc_ctr *c, const struct
 	}
 	if (btf_is_ptr(t))
 		size = 8;
+	/* Only integers can be bitfields; the bounds check below trusts that. */
+	if (m->bitfield && !btf_is_int(t) && !btf_is_any_enum(t)) {
+		igfs_diag_set(p->diag, "field '%s': a bitfield that is not an integer", enc_path(p));
+		return -EINVAL;
+	}
 	if (!m->bitfield && (m->bit_off % 8) && !btf_is_int(t) && !btf_is_any_enum(t)) {
 		igfs_diag_set(p->diag, "field '%s': not byte aligned", enc_path(p));
 		return -EINVAL;
@@ -2656,11 +2719,37 @@ static int enc_plan_members(struct enc_planner *p, struct enc_ctr *c, __u32 id, 
 	return err;
 }
 
+/* The container objects igfs_enc_ctx.container adds, in the schema. */
+static int enc_container_fields(struct igfs_enc *enc)
+{
+	static const char *const names[] = {
+		"runtime.containerId",	"runtime.containerName", "runtime.containerImageName",
+		"runtime.runtimeName",	"k8s.namespace",	 "k8s.podName",
+		"k8s.containerName",	"k8s.podUID",
+	};
+	size_t i;
+
+	for (i = 0; i < IGFS_ARRAY_SIZE(names); i++) {
+		json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "name", names[i], "type",
+				      "string", "ctype", "", "description",
+				      i < 4 ? "present when the process is in a container"
+					    : "present when the process is in a Kubernetes pod",
+				      "annotations", "igfs.enrichment", "container");
+
+		if (!f || json_array_append_new(enc->fields, f))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Worst-case sizes, so that encoding reserves once per line. */
 static int enc_finish(struct enc_planner *p)
 {
 	struct igfs_enc *enc = p->enc;
 	size_t i, rest;
+
+	if (enc->mntns_off >= 0 && enc_container_fields(enc))
+		return -ENOMEM;
 
 	if (igfs_buf_append(&enc->text, "}\n", 2))
 		return -ENOMEM;
@@ -2767,6 +2856,8 @@ static int enc_new(const struct btf *btf, __u32 key_id, __u32 value_id, bool kv,
 	enc = calloc(1, sizeof(*enc));
 	if (!enc)
 		return -ENOMEM;
+	enc->mntns_off = -1;
+	enc->pid_off = -1;
 	enc->fields = json_array();
 	if (!enc->fields) {
 		err = -ENOMEM;
@@ -2905,6 +2996,24 @@ out:
 	return 0;
 }
 
+/* IEEE 754 total order as an unsigned number: flip negatives, set positives' sign. */
+static uint64_t enc_float_order(const struct enc_op *op, const uint8_t *r)
+{
+	double d;
+	uint64_t u;
+
+	if (op->size == 4) {
+		float f;
+
+		memcpy(&f, r + op->off, 4);
+		d = f;
+	} else {
+		memcpy(&d, r + op->off, 8);
+	}
+	memcpy(&u, &d, 8);
+	return (u >> 63) ? ~u : u | (1ull << 63);
+}
+
 static int enc_cmp_op(const struct enc_op *op, const uint8_t *a, const uint8_t *b)
 {
 	switch (op->kind) {
@@ -2925,19 +3034,9 @@ static int enc_cmp_op(const struct enc_op *op, const uint8_t *a, const uint8_t *
 		return c < 0 ? -1 : c > 0;
 	}
 	case ENC_FLOAT: {
-		double x, y;
+		/* The sort key's total order: with NaN, < and > order nothing consistently. */
+		uint64_t x = enc_float_order(op, a), y = enc_float_order(op, b);
 
-		if (op->size == 4) {
-			float fx, fy;
-
-			memcpy(&fx, a + op->off, 4);
-			memcpy(&fy, b + op->off, 4);
-			x = fx;
-			y = fy;
-		} else {
-			memcpy(&x, a + op->off, 8);
-			memcpy(&y, b + op->off, 8);
-		}
 		return x < y ? -1 : x > y;
 	}
 	case ENC_INT128: {
@@ -3054,24 +3153,9 @@ void igfs_enc__sort_key(const struct igfs_enc_sort *sort, const void *rec, uint8
 		case ENC_IPADDR:
 			memcpy(out, r + op->off, 16);
 			break;
-		case ENC_FLOAT: {
-			double d;
-			uint64_t u;
-
-			if (op->size == 4) {
-				float f;
-
-				memcpy(&f, r + op->off, 4);
-				d = f;
-			} else {
-				memcpy(&d, r + op->off, 8);
-			}
-			memcpy(&u, &d, 8);
-			/* IEEE 754 total order for memcmp: flip negatives, set positives' sign. */
-			u = (u >> 63) ? ~u : u | (1ull << 63);
-			enc_put_be(out, u);
+		case ENC_FLOAT:
+			enc_put_be(out, enc_float_order(op, r));
 			break;
-		}
 		case ENC_INT128: {
 			unsigned __int128 x;
 

@@ -39,6 +39,13 @@ struct igfs_enc_ctx {
 	igfs_kstack_fn kstack;
 	igfs_ustack_fn ustack;
 	void *stack_ctx;
+	/*
+	 * For records with a gadget_mntns_id: append the container objects of
+	 * that mount namespace (",\"runtime\":{...}"), learnt from the record's
+	 * first gadget_pid; NULL for none (igfs_containers__append).
+	 */
+	int (*container)(void *ctx, __u64 mntns, __u32 pid, struct igfs_buf *out);
+	void *container_ctx;
 };
 
 struct igfs_enc_opts {
