@@ -207,7 +207,9 @@ int igfs_node__list(struct igfs_fs *fs, const struct igfs_node *dir, struct igfs
 		igfs_node__list_free(v, n);
 		return err;
 	}
-	qsort(v, n, sizeof(*v), dirent_cmp);
+	/* An empty mount lists nothing: v is NULL, which qsort must not see. */
+	if (n)
+		qsort(v, n, sizeof(*v), dirent_cmp);
 	*ret = v;
 	*ret_n = n;
 	return 0;
