@@ -1041,6 +1041,7 @@ __attribute__((noinline, used)) static void igfs_it_burn_user(int ms)
 	while (ith_now_ms() < end)
 		for (i = 0; i < 200000; i++)
 			x += (uint64_t)i;
+	(void)x; /* volatile: the loop must not be optimised away */
 }
 
 /* The burner's kernel work: reading /dev/zero (read_zero, vfs_read, ...). */
