@@ -92,10 +92,12 @@ static int test_files(struct ith_mount *m)
 	static const char *const files[] = {
 		"sbin/igfs",
 		"bin/igfs-pack",
+		"bin/igfs-image",
 		"share/igfs/gadgets/trace_open.tar",
 		"share/igfs/gadgets/snapshot_process.tar",
 		"share/igfs/include/gadget/macros.h",
 		"share/man/man8/igfs.8",
+		"share/man/man1/igfs-image.1",
 		"lib/systemd/system/igfs.service",
 	};
 	char manpath[PATH_MAX + 16];
