@@ -561,6 +561,7 @@ static int ds_param_type(const struct btf *btf, struct igfs_param *p, __u32 type
 {
 	const struct btf_type *t = ds_resolve(btf, type_id, NULL);
 	unsigned int bits;
+	__s64 tsize;
 
 	if (!t)
 		goto bad;
@@ -583,11 +584,22 @@ static int ds_param_type(const struct btf *btf, struct igfs_param *p, __u32 type
 		if (!e || !btf_is_int(e) || e->size != 1 || !btf_array(t)->nelems)
 			goto bad;
 		p->type = IGFS_PARAM_STRING;
-	} else if (btf_is_struct(t) &&
+	} else if (btf_is_struct(t) && t->size >= 17 &&
 		   !strcmp(btf__name_by_offset(btf, t->name_off), "gadget_l3endpoint_t")) {
 		p->type = IGFS_PARAM_IP;
 	} else {
 		goto bad;
+	}
+	/*
+	 * The datasec entry gives the bytes the value takes in .rodata; its type
+	 * gives how to read them. They must agree, else parse and format would
+	 * touch bytes past the variable (or past an int64 on the stack).
+	 */
+	tsize = btf__resolve_size(btf, type_id);
+	if (tsize <= 0 || (__u64)tsize != p->size) {
+		igfs_diag_set(diag, "param '%s' is %zu bytes in its section but its type is %lld bytes",
+			      p->cname, p->size, (long long)tsize);
+		return -EINVAL;
 	}
 	if (p->type == IGFS_PARAM_INT) {
 		p->min = p->size == 8 ? INT64_MIN : -(INT64_C(1) << (8 * p->size - 1));
@@ -672,18 +684,24 @@ static int ds_add_param(struct igfs_dsinfo *info, struct bpf_object *obj, const 
 		p->n_possible_values = mp->n_possible_values;
 	}
 
-	/* The default is the variable's initial value in the ELF. */
+	/*
+	 * The default is the variable's initial value in the ELF. A variable the
+	 * section's bytes do not hold could not be set at start either.
+	 */
 	map = bpf_object__find_map_by_name(obj, sec);
 	data = map ? bpf_map__initial_value(map, &dsize) : NULL;
-	if (data && off + size <= dsize) {
+	/* In 64 bits: a u32 offset plus a u32 size must not wrap past the check. */
+	if (!data || (size_t)off + size > dsize) {
+		igfs_diag_set(diag, "param '%s' lies outside its section '%s'", cname, sec);
+		return -EINVAL;
+	}
+	{
 		struct igfs_buf b = {};
 
 		err = igfs_param__format(p, (const char *)data + off, &b);
 		if (err)
 			return err;
 		p->default_value = igfs_buf_steal(&b);
-	} else {
-		p->default_value = strdup("");
 	}
 	if (!p->default_value)
 		return -ENOMEM;

@@ -20,6 +20,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "elfcheck.h"
 #include "gadget.h"
 
 #define IGFS_LOG_CAP	  (1u << 20)
@@ -244,6 +245,10 @@ int igfs_gadget__open(struct igfs_image *img, const struct btf *kernel_btf,
 		err = -EOPNOTSUPP;
 		goto err_out;
 	}
+	/* Once per image: start opens the same bytes again. */
+	err = igfs_elf__check(img->elf.data, img->elf.len, diag);
+	if (err)
+		goto err_out;
 	obj = gadget_open_obj(g, NULL, NULL, &log, diag);
 	if (!obj) {
 		err = -errno;

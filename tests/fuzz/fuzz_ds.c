@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Fuzz target: the input is an eBPF object (optionally followed by the magic
- * "\nIGFSMETA\n" and a gadget.yaml) opened with bpf_object__open_mem, then
- * igfs_ds__discover, then what igfs_gadget__open does without root: the
- * program table's section classification. Nothing is loaded. Each data
- * source's plan encodes a zero record and the input's bytes to valid JSON
- * lines; each param's default parses back to itself. Nothing may leak,
- * crash or abort.
+ * "\nIGFSMETA\n" and a gadget.yaml) checked by igfs_elf__check, opened with
+ * bpf_object__open_mem, then igfs_ds__discover, then what igfs_gadget__open
+ * does without root: the program table's section classification. Nothing is
+ * loaded. Each data source's plan encodes a zero record and the input's bytes
+ * to valid JSON lines; each param's default parses back to itself. Nothing may
+ * leak, crash or abort.
  */
 #include <errno.h>
 
@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "ds.h"
+#include "elfcheck.h"
 #include "fuzz.h"
 #include "probe.h"
 
@@ -130,6 +131,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(elf);
 	if (elf_len)
 		memcpy(elf, data, elf_len);
+	/* As igfs_gadget__open: what libbpf 1.1 cannot be given safely stops here. */
+	err = igfs_elf__check(elf, elf_len, &diag);
+	if (err) {
+		FUZZ_CHECK(err == -EINVAL && diag.msg[0]);
+		obj = NULL;
+		goto out;
+	}
 	obj = bpf_object__open_mem(elf, elf_len, &opts);
 	if (!obj)
 		goto out;

@@ -27,6 +27,7 @@
 #define FIXTURE(name)	IGFS_TEST_BPF_DIR "/" name ".bpf.o"
 #define TRACE_OPEN_OBJ	IGFS_BUILD_DIR "/gadgets/trace_open/program.bpf.o"
 #define TRACE_OPEN_YAML IGFS_SOURCE_DIR "/gadgets/trace_open/gadget.yaml"
+#define REGRESSION(name) IGFS_SOURCE_DIR "/tests/fuzz/regressions/ds/" name
 
 /* One opened object and what discovery made of it. */
 struct dsfix {
@@ -780,6 +781,23 @@ static void test_ds_param_struct_refused(void **state)
 			      "param 'p_range' has a type igfs cannot set", NULL);
 }
 
+/* Found by fuzz_ds: a .rodata entry of 244 bytes for an s64 overran the int64 it was read into. */
+static void test_ds_param_var_size_mismatch_refused(void **state)
+{
+	(void)state;
+	assert_discover_fails(REGRESSION("param-var-size-mismatch.elf"), NULL, -EINVAL,
+			      "param 'p_s64' is 244 bytes in its section but its type is 8 bytes",
+			      NULL);
+}
+
+/* Found by fuzz_ds: a variable past the end of .rodata had no default and could not be set. */
+static void test_ds_param_outside_section_refused(void **state)
+{
+	(void)state;
+	assert_discover_fails(REGRESSION("param-outside-section.elf"), NULL, -EINVAL,
+			      "param 'show_threads' lies outside its section '.rodata'", NULL);
+}
+
 static void test_ds_param_missing_variable(void **state)
 {
 	(void)state;
@@ -1418,6 +1436,8 @@ int main(void)
 		cmocka_unit_test(test_ds_param_in_data_refused),
 		cmocka_unit_test(test_ds_param_in_bss_refused),
 		cmocka_unit_test(test_ds_param_struct_refused),
+		cmocka_unit_test(test_ds_param_var_size_mismatch_refused),
+		cmocka_unit_test(test_ds_param_outside_section_refused),
 		cmocka_unit_test(test_ds_param_missing_variable),
 	};
 	const struct CMUnitTest values[] = {

@@ -1698,6 +1698,127 @@ static void test_enc_sort(void **state)
 	btf__free(b);
 }
 
+/* Found by fuzz_enc (regressions/enc/sort-nan): NaNs sort in IEEE total order, as their keys do. */
+static void test_enc_sort_float_total_order(void **state)
+{
+	static const uint64_t bits[] = {
+		0xfff8000000000000ull, /* -NaN */
+		0xfff0000000000000ull, /* -inf */
+		0xbff0000000000000ull, /* -1 */
+		0x8000000000000000ull, /* -0 */
+		0x0000000000000000ull, /* +0 */
+		0x3ff0000000000000ull, /* 1 */
+		0x7ff0000000000000ull, /* inf */
+		0x7ff8000000000000ull, /* NaN */
+	};
+	struct types t;
+	struct btf *b = types_new(&t);
+	struct igfs_diag diag = {""};
+	struct igfs_enc_sort *sort = NULL;
+	uint8_t r[IGFS_ARRAY_SIZE(bits)][16] = {}, ka[16], kb[16];
+	struct igfs_enc *enc;
+	const char *spec;
+	size_t i, j;
+	int s, dbl, flt;
+
+	(void)state;
+	dbl = btf__add_float(b, "double", 8);
+	flt = btf__add_float(b, "float", 4);
+	s = btf__add_struct(b, "r", 16);
+	field(b, "d", dbl, 0);
+	field(b, "f", flt, 64);
+	enc = plan(b, s, NULL);
+	for (i = 0; i < IGFS_ARRAY_SIZE(bits); i++) {
+		double d;
+		float f;
+
+		put64(r[i], 0, bits[i]);
+		memcpy(&d, r[i], sizeof(d));
+		f = (float)d;
+		memcpy(r[i] + 8, &f, sizeof(f));
+	}
+	for (spec = "d"; spec; spec = *spec == 'd' ? "f" : NULL) {
+		assert_int_equal(igfs_enc__sort_new(enc, spec, &sort, &diag), 0);
+		assert_int_equal(igfs_enc__sort_key_size(sort), 8);
+		for (i = 0; i < IGFS_ARRAY_SIZE(bits); i++) {
+			for (j = 0; j < IGFS_ARRAY_SIZE(bits); j++) {
+				int want = i < j ? -1 : i > j;
+				int c;
+
+				igfs_enc__sort_key(sort, r[i], ka);
+				igfs_enc__sort_key(sort, r[j], kb);
+				c = memcmp(ka, kb, 8);
+				assert_int_equal(igfs_enc__sort_cmp(sort, r[i], r[j]), want);
+				assert_int_equal(c < 0 ? -1 : c > 0, want);
+			}
+		}
+		igfs_enc__sort_free(sort);
+		sort = NULL;
+	}
+	igfs_enc__free(enc);
+	btf__free(b);
+}
+
+/* Found by fuzz_enc (regressions/enc/time-int64-min): the earliest time an int64 holds. */
+static void test_enc_timestamp_int64_min(void **state)
+{
+	struct types t;
+	struct btf *b = types_new(&t);
+	uint8_t rec[8] = {};
+	struct igfs_enc_ctx ctx = {.boot_to_real_ns = 1000};
+	struct igfs_enc *enc;
+	int s;
+
+	(void)state;
+	s = btf__add_struct(b, "e", 8);
+	field(b, "timestamp_raw", t.ts, 0);
+	enc = plan(b, s, NULL);
+	put64(rec, 0, 0x8000000000000000ull - 1000);
+	check(enc, &ctx, rec, sizeof(rec),
+	      "{\"timestamp\":\"1677-09-21T00:12:43.145224192Z\","
+	      "\"timestamp_raw\":9223372036854775808}");
+	igfs_enc__free(enc);
+	btf__free(b);
+}
+
+/* Found by fuzz_enc (regressions/enc/empty-enum): an enum without enumerators gives numbers. */
+static void test_enc_enum_without_enumerators(void **state)
+{
+	struct types t;
+	struct btf *b = types_new(&t);
+	struct igfs_enc *enc;
+	int e, s;
+
+	(void)state;
+	e = btf__add_enum(b, "nothing", 4);
+	s = btf__add_struct(b, "r", 4);
+	field(b, "x", e, 0);
+	enc = plan(b, s, NULL);
+	check_one(enc, NULL, 5, 4, "{\"x\":5}");
+	igfs_enc__free(enc);
+	btf__free(b);
+}
+
+/* Found by fuzz_enc (regressions/enc/bitfield-array): only integers can be bitfields. */
+static void test_enc_bitfield_not_integer_refused(void **state)
+{
+	struct types t;
+	struct btf *b = types_new(&t);
+	struct igfs_enc_opts opts = {};
+	struct igfs_diag diag = {""};
+	struct igfs_enc *enc = NULL;
+	int arr, s;
+
+	(void)state;
+	arr = add_array(b, &t, t.u8, 4);
+	s = btf__add_struct(b, "r", 4);
+	bitfield(b, "a", arr, 0, 3);
+	assert_int_equal(igfs_enc__new(b, (__u32)s, &opts, &enc, &diag), -EINVAL);
+	assert_null(enc);
+	assert_string_equal(diag.msg, "field 'a': a bitfield that is not an integer");
+	btf__free(b);
+}
+
 /* ------------------------------------------------------------------ */
 /* Random records through a plan with every kind of op                  */
 
@@ -1862,6 +1983,10 @@ int main(void)
 		cmocka_unit_test(test_enc_json_skip_nested),
 		cmocka_unit_test(test_enc_container_hook),
 		cmocka_unit_test(test_enc_sort),
+		cmocka_unit_test(test_enc_sort_float_total_order),
+		cmocka_unit_test(test_enc_timestamp_int64_min),
+		cmocka_unit_test(test_enc_enum_without_enumerators),
+		cmocka_unit_test(test_enc_bitfield_not_integer_refused),
 		cmocka_unit_test(test_enc_random),
 	};
 
