@@ -254,6 +254,20 @@ static void gd_close_window(struct igfs_window *w)
 	igfs_file__wake(w);
 }
 
+/* Forget @d's table and what its views are made from; open readers keep their reference. */
+static void dsrt_drop_table(struct igfs_gd *gd, struct igfs_dsrt *d)
+{
+	struct igfs_table *t;
+
+	pthread_mutex_lock(&gd->lock);
+	t = d->table;
+	d->table = NULL;
+	igfs_records__free(&d->recs);
+	igfs_lines__free(&d->lines);
+	pthread_mutex_unlock(&gd->lock);
+	igfs_table__put(t);
+}
+
 static void gd_teardown(struct igfs_gd *gd, struct igfs_run *run, bool final_fetch)
 {
 	size_t i;
@@ -266,12 +280,25 @@ static void gd_teardown(struct igfs_gd *gd, struct igfs_run *run, bool final_fet
 			d->pumped = false;
 		}
 		/* interval 0 and flush-on-stop gadgets keep a last table (SPEC §8). */
-		if (final_fetch && d->src && d->ds->kind == IGFS_DS_MAPITER &&
-		    (d->flush_on_stop || !gd->interval_ms))
-			igfs_gd__fetch(gd, i, gd->interval_ms > 0);
+		if (d->ds->kind == IGFS_DS_MAPITER) {
+			if (d->flush_on_stop || !gd->interval_ms) {
+				if (final_fetch && d->src)
+					igfs_gd__fetch(gd, i, gd->interval_ms > 0);
+			} else {
+				/*
+				 * A periodic table describes a run that is over: kept,
+				 * it would stop the next open from autostarting and
+				 * serve stale numbers forever.
+				 */
+				dsrt_drop_table(gd, d);
+			}
+		}
 		igfs_source__free(d->src);
 		d->src = NULL;
 		gd_close_window(d->win);
+		/* Opens waiting for a first table get the kept one or ENOENT: none comes now. */
+		if (d->ds->kind != IGFS_DS_TRACER)
+			igfs_file__table_ready(d);
 		/* Names and stacks die with the run: nothing may encode with them later. */
 		memset(&d->ectx, 0, sizeof(d->ectx));
 	}
@@ -406,16 +433,9 @@ static int gd_do_start(struct igfs_gd *gd, bool autostart, struct igfs_diag *dia
 	for (i = 0; i < info->n_ds; i++) {
 		struct igfs_dsrt *d = &gd->dsrt[i];
 		struct igfs_window *old = NULL, *w = NULL;
-		struct igfs_table *kept;
 
 		/* A start ends the tables kept from the last run (SPEC §8). */
-		pthread_mutex_lock(&gd->lock);
-		kept = d->table;
-		d->table = NULL;
-		igfs_records__free(&d->recs);
-		igfs_lines__free(&d->lines);
-		pthread_mutex_unlock(&gd->lock);
-		igfs_table__put(kept);
+		dsrt_drop_table(gd, d);
 
 		err = igfs_source__new(run, i, &d->src, diag);
 		if (err)

@@ -932,6 +932,22 @@ static int test_top_file_autostart(struct ith_mount *m)
 	fd = -1;
 	ITH_CHECK(!ith_wait_status_str(&g, "state", "stopped", 5000),
 		  "the autostarted gadget still runs after its last reader closed");
+
+	/* A periodic table ends with its run: the next open starts the gadget afresh. */
+	t0 = ith_now_ms();
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	took = ith_now_ms() - t0;
+	ITH_CHECK(fd >= 0, "second open of stats: %m");
+	ITH_CHECK(took >= 950, "the second open returned after %lld ms: it served the last run's table",
+		  (long long)took);
+	json_decref(st);
+	st = ith_status(&g);
+	snprintf(state, sizeof(state), "%s", ith_show(ith_jstr(st, "state")));
+	ITH_CHECK(!strcmp(state, "running"), "state '%s' while stats is open again", state);
+	close(fd);
+	fd = -1;
+	ITH_CHECK(!ith_wait_status_str(&g, "state", "stopped", 5000),
+		  "the gadget still runs after its second reader closed");
 	ret = 0;
 out:
 	if (fd >= 0)
