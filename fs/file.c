@@ -177,7 +177,13 @@ void igfs_file__table_ready(struct igfs_dsrt *d)
 	while ((po = list)) {
 		list = po->next;
 		po->fh->table = igfs_gd__table(gd, d->idx);
-		reply_open(po->req, po->fh, &po->fi);
+		if (po->fh->table) {
+			reply_open(po->req, po->fh, &po->fi);
+		} else {
+			/* Stopped before its first table: no table, no file (SPEC §8). */
+			fuse_reply_err(po->req, ENOENT);
+			fh_abandon(po->fh);
+		}
 		free(po);
 	}
 }

@@ -34,8 +34,9 @@ void igfs_file__release(fuse_req_t req, struct igfs_fh *fh);
 void igfs_file__release_all(struct igfs_fs *fs);
 
 /*
- * A new table of @d is in: answer the opens that were waiting for it.
- * Call without gd->lock held; from any thread.
+ * A new table of @d is in, or its gadget stopped: answer the opens that were
+ * waiting for it, with the table, or ENOENT when there is none. Call without
+ * gd->lock held; from any thread.
  */
 void igfs_file__table_ready(struct igfs_dsrt *d);
 

@@ -10,9 +10,11 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -240,17 +242,29 @@ static int check_prereqs(bool verbose)
 }
 
 /*
- * Shutdown. SIGINT/SIGTERM/SIGHUP are taken by one thread with sigwait, which
+ * Shutdown. SIGINT/SIGTERM/SIGHUP are taken by one thread (a signalfd), which
  * stops every gadget while the FUSE loop still answers (readers get their EOF
  * and can close), then ends the loop. libfuse's own handlers would end the
  * loop first and leave readers hanging in close() (ECONNABORTED).
+ *
+ * The same thread notices a lazy unmount (umount -l, fusermount3 -u -z): the
+ * kernel detaches the mount at once but tells the daemon nothing until the
+ * last open file closes, so blocked readers would wait and the gadgets stay
+ * attached for as long as anyone holds a file. /proc/self/mountinfo polls
+ * POLLPRI on every mount change (proc(5)); once our mount is gone from it,
+ * every gadget stops, readers get EOF and close, and the connection ends.
  */
 struct igfs_shutdown {
 	struct igfs_fs *fs;
 	struct fuse_session *se;
+	const char *mountpoint;
+	int sigfd;
+	int mountinfo_fd; /* -1: not watched */
+	long mount_id;	  /* ours in mountinfo, -1 when not found */
 	pthread_t loop_thread;
 	pthread_t thread;
 	atomic_bool loop_done;
+	atomic_bool detached; /* lazily unmounted: the mount point is no longer ours */
 };
 
 static void on_sigusr1(int sig)
@@ -303,20 +317,107 @@ static unsigned int total_readers(struct igfs_fs *fs)
 	return n;
 }
 
+/* mountinfo's octal escapes (\040 for a space, proc(5)) undone in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * With @id < 0: the id of the topmost fuse.igfs mount at @mountpoint, or -1.
+ * With @id >= 0: @id when that mount is still there, else -1.
+ */
+static long mountinfo_find(const char *mountpoint, long id)
+{
+	char *line = NULL, *save, *mnt, *sep;
+	size_t cap = 0;
+	long found = -1, cur;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return id; /* cannot tell: assume nothing changed */
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ... */
+		cur = strtol(line, NULL, 10);
+		if (id >= 0) {
+			if (cur == id) {
+				found = id;
+				break;
+			}
+			continue;
+		}
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "fuse.igfs ", 10))
+			continue;
+		*sep = '\0';
+		if (!strtok_r(line, " ", &save) || !strtok_r(NULL, " ", &save) ||
+		    !strtok_r(NULL, " ", &save) || !strtok_r(NULL, " ", &save))
+			continue;
+		mnt = strtok_r(NULL, " ", &save);
+		if (!mnt)
+			continue;
+		mountinfo_unescape(mnt);
+		if (!strcmp(mnt, mountpoint))
+			found = cur; /* later lines are mounted on top of earlier ones */
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Wait for a signal (its number) or, when watched, for our mount to go (0). */
+static int shutdown_wait(struct igfs_shutdown *sd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sd->sigfd, .events = POLLIN },
+		{ .fd = sd->mountinfo_fd, .events = POLLPRI },
+	};
+	struct signalfd_siginfo si;
+	nfds_t n = sd->mountinfo_fd >= 0 && !atomic_load(&sd->detached) ? 2 : 1;
+
+	for (;;) {
+		if (poll(pfd, n, -1) < 0) {
+			if (errno != EINTR)
+				usleep(100000); /* ENOMEM: try again shortly */
+			continue;
+		}
+		if ((pfd[0].revents & POLLIN) &&
+		    read(sd->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			return (int)si.ssi_signo;
+		if (n > 1 && (pfd[1].revents & (POLLPRI | POLLERR)) &&
+		    mountinfo_find(sd->mountpoint, sd->mount_id) < 0)
+			return 0;
+	}
+}
+
 static void *shutdown_main(void *arg)
 {
 	struct igfs_shutdown *sd = arg;
 	uint64_t deadline;
-	sigset_t set;
-	int sig = 0;
+	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR2);
-	while (sigwait(&set, &sig))
-		;
+	sig = shutdown_wait(sd);
+	if (!sig) {
+		/* A plain unmount gets here too, just before the loop ends by itself. */
+		pr_info("'%s' is no longer mounted: stopping every gadget", sd->mountpoint);
+		/* Readers get EOF, close, and the last close ends the connection and the loop. */
+		atomic_store(&sd->detached, true);
+		atomic_store(&sd->fs->shutting_down, true);
+		stop_all(sd->fs);
+		sig = shutdown_wait(sd);
+	}
 	if (sig == SIGUSR2)
 		return NULL; /* the loop ended by itself (fusermount3 -u) */
 	pr_info("%s: stopping every gadget and unmounting", strsignal(sig));
@@ -353,9 +454,44 @@ static int shutdown_setup(struct igfs_shutdown *sd)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: the FUSE read must see EINTR */
 	sigaction(SIGUSR1, &sa, NULL);
+	/* The thread's signals: process-directed ones and SIGUSR2 sent to it alone. */
+	sigdelset(&set, SIGUSR1);
+	sd->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sd->sigfd < 0)
+		return -errno;
+	sd->mount_id = mountinfo_find(sd->mountpoint, -1);
+	if (sd->mount_id >= 0)
+		sd->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (sd->mountinfo_fd < 0)
+		pr_warn("cannot watch '%s' in /proc/self/mountinfo: a lazy unmount will stop the gadgets only when the last file closes",
+			sd->mountpoint);
 	sd->loop_thread = pthread_self();
 	err = -pthread_create(&sd->thread, NULL, shutdown_main, sd);
 	return err;
+}
+
+/* After the thread is joined (or was never started). */
+static void shutdown_teardown(struct igfs_shutdown *sd)
+{
+	zclose(&sd->sigfd);
+	zclose(&sd->mountinfo_fd);
+}
+
+/*
+ * After a lazy unmount the mount point may hold another mount by now, which
+ * fuse_session_unmount's umount2() would take away. Our /dev/fuse fd closed
+ * ends the connection instead; a fresh, unmounted /dev/fuse fd in its place
+ * polls POLLERR, which tells libfuse (mount.c: fuse_kern_unmount) that the
+ * filesystem is gone already, so it only closes that fd.
+ */
+static void connection_abandon(struct fuse_session *se)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup3(fd, fuse_session_fd(se), O_CLOEXEC);
+	close(fd);
 }
 
 /*
@@ -464,7 +600,7 @@ int main(int argc, char **argv)
 	struct igfs_cmdline c = { .autostart = 1, .rt = 1 };
 	struct igfs_diag diag = {};
 	struct fuse_session *se = NULL;
-	struct igfs_shutdown sd = {};
+	struct igfs_shutdown sd = { .sigfd = -1, .mountinfo_fd = -1 };
 	bool sd_started = false;
 	struct igfs_fs fs = {};
 	int ret = 1, err;
@@ -612,6 +748,7 @@ int main(int argc, char **argv)
 	/* Threads after the fork of fuse_daemonize: a fork keeps only the caller. */
 	sd.fs = &fs;
 	sd.se = se;
+	sd.mountpoint = fopts.mountpoint;
 	err = shutdown_setup(&sd);
 	if (err) {
 		pr_err("cannot start the signal thread: %s", strerror(-err));
@@ -653,6 +790,9 @@ out_unmount:
 		pthread_kill(sd.thread, SIGUSR2);
 		pthread_join(sd.thread, NULL);
 	}
+	shutdown_teardown(&sd);
+	if (atomic_load(&sd.detached))
+		connection_abandon(se);
 	fuse_session_unmount(se);
 	/* Handles the kernel will never release now (readers still open at exit). */
 	igfs_file__release_all(&fs);
