@@ -147,6 +147,26 @@ static struct bpf_object *gadget_open_obj(const struct igfs_gadget *g, const cha
 	return obj;
 }
 
+/*
+ * The object's BTF within IGFS_MAX_BTF_SIZE, the kernel's own limit
+ * (BTF_MAX_SIZE): a bigger one could never load, so say so at mount.
+ */
+static int gadget_check_btf(struct bpf_object *obj, struct igfs_diag *diag)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	__u32 size = 0;
+
+	if (!btf)
+		return 0; /* igfs_ds__discover says what that means */
+	btf__raw_data(btf, &size);
+	if (size > IGFS_MAX_BTF_SIZE) {
+		igfs_diag_set(diag, "the eBPF object's BTF is %u bytes, over the %u the kernel accepts",
+			      size, IGFS_MAX_BTF_SIZE);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static void prog_free(struct igfs_prog *p)
 {
 	free(p->name);
@@ -254,6 +274,9 @@ int igfs_gadget__open(struct igfs_image *img, const struct btf *kernel_btf,
 		err = -errno;
 		goto err_out;
 	}
+	err = gadget_check_btf(obj, diag);
+	if (err)
+		goto err_out;
 	err = igfs_ds__discover(obj, g->meta, kernel_btf, &g->info, diag);
 	if (err)
 		goto err_out;
@@ -593,6 +616,27 @@ out:
 	return err;
 }
 
+/*
+ * igfs_gadget__start's errno for a failed attach (its contract, SPEC §4):
+ * privileges and missing kernel support keep their meaning; anything else,
+ * like a tracepoint this kernel does not have (ENOENT), is an "other load
+ * failure" whose reason travels in the diag.
+ */
+static int attach_errno(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+	case -EOPNOTSUPP:
+	case -ENOMEM:
+		return err;
+	case -524: /* the kernel's internal ENOTSUPP */
+		return -EOPNOTSUPP;
+	default:
+		return -EIO;
+	}
+}
+
 static int attach_one(struct igfs_run *run, struct bpf_program *prog, const struct igfs_prog *p,
 		      struct igfs_diag *diag)
 {
@@ -892,6 +936,7 @@ int igfs_gadget__start(const struct igfs_gadget *g, const struct igfs_start_opts
 		err = attach_one(run, prog, p, diag);
 		if (err) {
 			log_line(opts->log, "%s", diag ? diag->msg : "attach failed");
+			err = attach_errno(err);
 			goto err_out;
 		}
 	}

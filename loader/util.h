@@ -18,6 +18,7 @@
 #define IGFS_MAX_ARCHIVE_SIZE	 (256u << 20) /* compressed or not, whole file */
 #define IGFS_MAX_ARCHIVE_ENTRIES 4096
 #define IGFS_MAX_BLOB_SIZE	 (64u << 20)  /* one layer (ELF, WASM, BTF) */
+#define IGFS_MAX_BTF_SIZE	 (16u << 20)  /* a gadget's .BTF, the kernel's BTF_MAX_SIZE */
 #define IGFS_MAX_JSON_SIZE	 (1u << 20)   /* index.json, manifests */
 #define IGFS_MAX_META_SIZE	 (1u << 20)   /* gadget.yaml */
 #define IGFS_MAX_META_DEPTH	 32
