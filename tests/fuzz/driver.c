@@ -28,17 +28,18 @@ static int replay_file(const char *path, size_t *count)
 	}
 	/* An exact-size copy, so that a sanitizer sees every read past the input. */
 	{
-		uint8_t *copy = malloc(b.len ? b.len : 1);
+		size_t len = b.len; /* igfs_buf_free zeroes b.len */
+		uint8_t *copy = malloc(len ? len : 1);
 
 		if (!copy) {
 			igfs_buf_free(&b);
 			return -ENOMEM;
 		}
-		if (b.len)
-			memcpy(copy, b.data, b.len);
+		if (len)
+			memcpy(copy, b.data, len);
 		igfs_buf_free(&b);
-		fprintf(stderr, "fuzz replay: %s\n", path);
-		LLVMFuzzerTestOneInput(copy, b.len);
+		fprintf(stderr, "fuzz replay: %s (%zu bytes)\n", path, len);
+		LLVMFuzzerTestOneInput(copy, len);
 		free(copy);
 	}
 	(*count)++;
