@@ -1138,7 +1138,8 @@ static int test_sigterm_gadgets(struct ith_mount *m)
 	ITH_CHECK(!daemon_held(m->pid, &base), "fdinfo");
 	ITH_CHECK(!start_three(&open_g, &exec_g, &top_g), "start");
 	t0 = ith_now_ms();
-	ITH_CHECK(!ith_ctl(&open_g, "stop") && !ith_ctl(&exec_g, "stop") && !ith_ctl(&top_g, "stop"),
+	ITH_CHECK(!ith_ctl(&open_g, "stop") && !ith_ctl(&exec_g, "stop") &&
+			  !ith_ctl(&top_g, "stop"),
 		  "stop");
 	t_stop = ith_now_ms() - t0;
 	fprintf(stderr, "stop of trace_open, trace_exec and top_file through ctl: %lld ms\n",

@@ -358,8 +358,7 @@ static bool check_count(json_t *line, char *why, size_t len)
 {
 	json_int_t n = ith_jint(line, "opens");
 
-	snprintf(why, len, "opens %lld, comm '%s'", (long long)n,
-		 ith_show(ith_jstr(line, "comm")));
+	snprintf(why, len, "opens %lld, comm '%s'", (long long)n, ith_show(ith_jstr(line, "comm")));
 	return n == MARKS && ith_str_is(ith_jstr(line, "comm"), VG_COMM);
 }
 
@@ -392,8 +391,8 @@ static int check_table(const struct pair *p, const struct ith_buf *table, int c)
 	for (i = 0; i < json_array_size(s.lines) && !mine; i++)
 		if (ith_jint(json_array_get(s.lines, i), "pid") == (json_int_t)getpid())
 			mine = json_array_get(s.lines, i);
-	ITH_CHECK(mine, "cycle %d: %s/%s has no line of pid %d (%zu lines)", c, p->table,
-		  p->file, (int)getpid(), json_array_size(s.lines));
+	ITH_CHECK(mine, "cycle %d: %s/%s has no line of pid %d (%zu lines)", c, p->table, p->file,
+		  (int)getpid(), json_array_size(s.lines));
 	ITH_CHECK(p->check(mine, why, sizeof(why)), "cycle %d: %s/%s: %s", c, p->table, p->file,
 		  why);
 	ret = 0;
@@ -586,8 +585,9 @@ int main(int argc, char **argv)
 		{"cycles", NULL, "valgrind", 0, test_cycles},
 	};
 
-	tests[0].budget_ms = VG_START_MS + VG_EXIT_MS +
-			     env_count("IGFS_VALGRIND_CYCLES", DEFAULT_CYCLES) * CYCLE_MS +
-			     env_count("IGFS_VALGRIND_BUNDLED_CYCLES", DEFAULT_BUNDLED) * BUNDLED_MS;
+	tests[0].budget_ms =
+		VG_START_MS + VG_EXIT_MS +
+		env_count("IGFS_VALGRIND_CYCLES", DEFAULT_CYCLES) * CYCLE_MS +
+		env_count("IGFS_VALGRIND_BUNDLED_CYCLES", DEFAULT_BUNDLED) * BUNDLED_MS;
 	return ith_main(argc, argv, tests, IGFS_IT_ARRAY_SIZE(tests));
 }
