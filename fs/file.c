@@ -463,6 +463,11 @@ static void read_events(fuse_req_t req, struct igfs_fh *fh, size_t size, off_t o
 		return;
 	}
 	igfs_buf_free(&out);
+	/* follow=false: the end is the end, as in a log file that grows (polling shippers). */
+	if (!atomic_load(&fh->gd->follow)) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	if (fi->flags & O_NONBLOCK) {
 		fuse_reply_err(req, EAGAIN);
 		return;
@@ -605,7 +610,8 @@ void igfs_file__poll(fuse_req_t req, struct igfs_fh *fh, struct fuse_pollhandle 
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
-	readable = igfs_window__readable_locked(w, &fh->rd) || w->closed;
+	readable = igfs_window__readable_locked(w, &fh->rd) || w->closed ||
+		   !atomic_load(&fh->gd->follow);
 	for (pp = (struct igfs_pollw **)&w->polls; *pp; pp = &(*pp)->next) {
 		if ((*pp)->fh == fh) {
 			old = *pp;

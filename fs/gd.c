@@ -21,7 +21,7 @@
 static const char *const setting_names[IGFS_SET_NR] = {
 	[IGFS_SET_BACKLOG] = "backlog", [IGFS_SET_INTERVAL] = "interval",
 	[IGFS_SET_SORT] = "sort",	[IGFS_SET_LIMIT] = "limit",
-	[IGFS_SET_MNTNS] = "mntns",
+	[IGFS_SET_MNTNS] = "mntns",	[IGFS_SET_FOLLOW] = "follow",
 };
 
 #define IGFS_MAX_MNTNS 1024 /* entries of gadget_mntns_filter_map */
@@ -168,7 +168,7 @@ int igfs_gd__new(struct igfs_fs *fs, unsigned int id, struct igfs_gadget *g, str
 		perm_init(&gd->perm_ds[i], o, rmode);
 		perm_init(&gd->perm_srcdir[i], o, 0755);
 		if (info->ds[i].kind == IGFS_DS_TRACER)
-			gd->has_setting[IGFS_SET_BACKLOG] = true;
+			gd->has_setting[IGFS_SET_BACKLOG] = gd->has_setting[IGFS_SET_FOLLOW] = true;
 		if (info->ds[i].kind == IGFS_DS_MAPITER)
 			gd->has_setting[IGFS_SET_INTERVAL] = gd->has_setting[IGFS_SET_SORT] =
 				gd->has_setting[IGFS_SET_LIMIT] = true;
@@ -187,6 +187,7 @@ int igfs_gd__new(struct igfs_fs *fs, unsigned int id, struct igfs_gadget *g, str
 	perm_init(&gd->perm_fixed[IGFS_N_SOURCES_DIR], o, 0755);
 	perm_init(&gd->perm_fixed[IGFS_N_CTL], o, wmode);
 	gd->backlog = o->backlog;
+	atomic_init(&gd->follow, o->follow);
 	gd->interval_ms = default_interval_ms(g);
 	gd->ctime_ns = now_real_ns();
 	*ret = gd;
@@ -703,6 +704,8 @@ static int setting_format(struct igfs_gd *gd, enum igfs_setting s, struct igfs_b
 		if (gd->mntns_spec)
 			return igfs_buf_puts(out, gd->mntns_spec);
 		return format_mntns(gd->mntns, gd->n_mntns, out);
+	case IGFS_SET_FOLLOW:
+		return igfs_buf_puts(out, atomic_load(&gd->follow) ? "true" : "false");
 	case IGFS_SET_NR:
 		break;
 	}
@@ -905,6 +908,16 @@ static int gd_validate(struct igfs_gd *gd, const char *key, const char *value, b
 			return -EBUSY;
 		}
 		return 0;
+	case IGFS_SET_FOLLOW:
+		if (!strcmp(value, "true") || !strcmp(value, "1")) {
+			pv->num = 1;
+		} else if (!strcmp(value, "false") || !strcmp(value, "0")) {
+			pv->num = 0;
+		} else {
+			igfs_diag_set(diag, "follow: '%s' is not true or false", value);
+			return -EINVAL;
+		}
+		return 0;
 	case IGFS_SET_NR:
 		break;
 	}
@@ -965,6 +978,9 @@ static int gd_commit(struct igfs_gd *gd, struct pending *pv, size_t n, struct ig
 			gd->mntns_spec = p->str;
 			p->str = NULL;
 			break;
+		case IGFS_SET_FOLLOW:
+			atomic_store(&gd->follow, p->num != 0);
+			break;
 		}
 	}
 	pthread_mutex_unlock(&gd->lock);
@@ -1014,6 +1030,8 @@ static bool pending_same(struct igfs_gd *gd, const struct pending *pv)
 		return !strcmp(pv->str, gd->mntns_spec ? gd->mntns_spec : "") &&
 		       pv->n_ids == gd->n_mntns &&
 		       (!pv->n_ids || !memcmp(pv->ids, gd->mntns, pv->n_ids * sizeof(*pv->ids)));
+	case IGFS_SET_FOLLOW:
+		return (pv->num != 0) == atomic_load(&gd->follow);
 	}
 	return false;
 }
@@ -1317,6 +1335,9 @@ int igfs_gd__status(struct igfs_gd *gd, struct igfs_buf *out)
 			continue;
 		if (s == IGFS_SET_LIMIT)
 			json_object_set_new(params, setting_names[s], json_integer((json_int_t)gd->limit));
+		else if (s == IGFS_SET_FOLLOW)
+			json_object_set_new(params, setting_names[s],
+					    json_boolean(atomic_load(&gd->follow)));
 		else
 			json_object_set_new(params, setting_names[s], json_string(b.data ? b.data : ""));
 		igfs_buf_free(&b);

@@ -36,6 +36,7 @@ struct igfs_fs_opts {
 	mode_t mode;	  /* readable files; ctl/params get mode & 0660 */
 	bool mode_set;	  /* mode given on the command line */
 	bool autostart;
+	bool follow;	  /* reads at the end of events wait (else EOF) */
 	bool force_perf;  /* tracers on perf buffers */
 	bool realtime;	  /* the pump at SCHED_FIFO 1 */
 	char pin_root[64]; /* this mount's bpffs directory for pinned maps */
@@ -72,6 +73,7 @@ enum igfs_setting {
 	IGFS_SET_SORT,
 	IGFS_SET_LIMIT,
 	IGFS_SET_MNTNS,	   /* gadgets with a mntns filter */
+	IGFS_SET_FOLLOW,   /* tracers */
 	IGFS_SET_NR,
 };
 
@@ -133,6 +135,7 @@ struct igfs_gd {
 	unsigned char **values;	  /* current value of each gadget param */
 	bool *values_set;	  /* set by the user (else the default) */
 	uint64_t backlog;
+	atomic_bool follow;	  /* params/follow: read at the end waits, else EOF */
 	uint64_t interval_ms;
 	char *sort;
 	uint64_t limit;

@@ -44,6 +44,7 @@ struct igfs_cmdline {
 	unsigned int uid;
 	unsigned int gid;
 	int autostart;
+	int follow;
 	int perfbuf;
 	int rt;
 	int check;
@@ -74,6 +75,7 @@ static const struct fuse_opt igfs_opts[] = {
 	IGFS_OPT("verify=%s", verify, 0),
 	IGFS_OPT("hostroot=%s", hostroot, 0),
 	IGFS_OPT("autostart=%d", autostart, 0),
+	IGFS_OPT("follow=%d", follow, 0),
 	IGFS_OPT("perfbuf=%d", perfbuf, 0),
 	IGFS_OPT("rt=%d", rt, 0),
 	FUSE_OPT_KEY("--check", KEY_CHECK),
@@ -148,6 +150,9 @@ static void usage(const char *prog)
 	       "    -o mode=OCTAL          mode of readable files (default 0640; ctl and\n"
 	       "                           params get mode & 0660)\n"
 	       "    -o autostart=0|1       opening events starts a stopped gadget (default 1)\n"
+	       "    -o follow=0|1          reads at the end of events wait for more (1, the\n"
+	       "                           default) or return end of file (0, for polling\n"
+	       "                           log shippers); params/follow per gadget\n"
 	       "    -o state=DIR           keep chmod/chown and params in DIR/state.json\n"
 	       "                           across remounts\n"
 	       "    -o verify=FILE         show only images pinned in FILE, one\n"
@@ -597,7 +602,7 @@ int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts fopts = {};
-	struct igfs_cmdline c = { .autostart = 1, .rt = 1 };
+	struct igfs_cmdline c = { .autostart = 1, .follow = 1, .rt = 1 };
 	struct igfs_diag diag = {};
 	struct fuse_session *se = NULL;
 	struct igfs_shutdown sd = { .sigfd = -1, .mountinfo_fd = -1 };
@@ -656,6 +661,7 @@ int main(int argc, char **argv)
 	fs.opts.uid = c.uid;
 	fs.opts.gid = c.gid;
 	fs.opts.autostart = c.autostart != 0;
+	fs.opts.follow = c.follow != 0;
 	fs.opts.force_perf = c.perfbuf != 0;
 	fs.opts.realtime = c.rt != 0;
 	if (c.backlog && (igfs_parse_size(c.backlog, &fs.opts.backlog) ||

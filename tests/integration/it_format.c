@@ -1799,7 +1799,7 @@ static int test_params_defaults(struct ith_mount *m)
 
 	ith_gadget_paths(m, "fmt_params", &g);
 	err = list_dir(g.params, list, sizeof(list));
-	ITH_CHECK(!err && ith_str_is(list, "addr,backlog,big,delta,flag,level,name,pid,port,small"),
+	ITH_CHECK(!err && ith_str_is(list, "addr,backlog,big,delta,flag,follow,level,name,pid,port,small"),
 		  "params/ lists '%s'", list);
 	for (i = 0; i < IGFS_IT_ARRAY_SIZE(param_defaults); i++) {
 		err = param_read(&g, param_defaults[i].key, got, sizeof(got));

@@ -285,7 +285,8 @@ static int ship_wait_burst(const struct ship_ctx *c, int *fd, struct ith_stream 
  * rsyslogd runs the shipped configuration against trace_open, filtered to
  * this process so the file is as quiet as an idle machine's: a marker's event
  * must reach the output file within SHIP_WAIT_MS (on a quiet file imfile only
- * forwards with maxSubmitAtOnce="1"), then a burst of opens with quotes,
+ * forwards once a read ends at end of file: params/follow=false), then a burst
+ * of opens with quotes,
  * backslashes and UTF-8 in the names must arrive once each, in order, every
  * line still a JSON object.
  */
@@ -326,6 +327,9 @@ static int test_rsyslog(struct ith_mount *m)
 	}
 
 	ith_gadget_paths(m, "trace_open", &g);
+	/* As igfs.conf says: reads end at end of file, as imfile expects of a log file. */
+	snprintf(dir, sizeof(dir), "%s/follow", g.params);
+	ITH_CHECK(!ith_write_file(dir, "false\n", 6), "echo false > params/follow");
 	snprintf(cmd, sizeof(cmd), "start pid=%d", (int)getpid());
 	ITH_CHECK(!ith_ctl(&g, cmd), "%s", cmd);
 	{

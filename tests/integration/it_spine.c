@@ -1200,6 +1200,130 @@ out:
 	return ret;
 }
 
+/* ----- 11b. follow=0: the end of events is end of file ----- */
+
+#define FOLLOW_COMM "igfs-it-follow"
+
+/* A child named FOLLOW_COMM opens @marker and exits. */
+static int follow_marker(const char *marker)
+{
+	pid_t child = fork();
+	int st = 0;
+
+	if (child < 0)
+		return -errno;
+	if (!child) {
+		set_comm(FOLLOW_COMM);
+		ith_marker_open(marker);
+		_exit(0);
+	}
+	return ith_wait_pid(child, 5000, &st) || st ? -EIO : 0;
+}
+
+/* Read @fd until @marker shows up, every read ending at EOF, for up to @ms. */
+static int follow_read_until(int fd, struct ith_stream *s, const char *marker, int ms)
+{
+	int64_t end = ith_now_ms() + ms;
+	char buf[65536];
+	ssize_t n;
+
+	while (!ith_has_fname(s, marker)) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		if (n > 0) {
+			ith_stream_feed(s, buf, (size_t)n);
+			continue;
+		}
+		if (ith_now_ms() > end)
+			return -ETIMEDOUT;
+		ith_sleep_ms(20);
+	}
+	return 0;
+}
+
+/*
+ * Mounted with follow=0: a read at the end of a running gadget's events
+ * returns 0 (a log file that grows: cat ends, tail -f and polling shippers
+ * follow), poll says readable; params/follow turns waiting back on live.
+ */
+static int test_follow_off(struct ith_mount *m)
+{
+	char marker[128], marker2[128], param[PATH_MAX + 16], path[PATH_MAX], val[64] = "";
+	const char *argv[] = {"cat", path, NULL};
+	struct pollfd pfd = {.events = POLLIN};
+	struct ith_buf out = {}, pv = {};
+	struct ith_gadget g;
+	struct ith_stream s, c;
+	int ret = -1, err, efd = -1, st = 0, r;
+	int64_t t0;
+	char ch;
+
+	ith_gadget_paths(m, GADGET, &g);
+	ith_stream_init(&s, -1);
+	ith_stream_init(&c, -1);
+	ith_marker(marker, sizeof(marker));
+	ith_marker(marker2, sizeof(marker2));
+	snprintf(path, sizeof(path), "%s", g.events);
+	snprintf(param, sizeof(param), "%s/follow", g.params);
+
+	ITH_CHECK(!ith_read_file(param, &pv, 2000), "read params/follow");
+	ITH_CHECK(pv.data && !strcmp(pv.data, "false\n"), "params/follow is '%s' with follow=0",
+		  ith_show(pv.data));
+	err = ith_ctl(&g, "start comm=" FOLLOW_COMM);
+	ITH_CHECK(!err, "start: %s", strerror(-err));
+	efd = open(g.events, O_RDONLY | O_CLOEXEC);
+	ITH_CHECK(efd >= 0, "open events: %m");
+	t0 = ith_now_ms();
+	ITH_CHECK(read(efd, &ch, 1) == 0, "a read at the end of an empty running stream: %m");
+	ITH_CHECK(ith_now_ms() - t0 < 500, "the read at the end took %lld ms",
+		  (long long)(ith_now_ms() - t0));
+
+	ITH_CHECK(!follow_marker(marker), "the marker child failed");
+	err = follow_read_until(efd, &s, marker, EVENT_WAIT_MS);
+	ITH_CHECK(!err, "the marker never came through reads that end at EOF: %s", strerror(-err));
+	pfd.fd = efd;
+	r = poll(&pfd, 1, 0);
+	ITH_CHECK(r == 1 && (pfd.revents & POLLIN), "poll at the end returned %d 0x%x", r,
+		  pfd.revents);
+
+	/* cat prints what is there and exits while the gadget runs. */
+	err = ith_run(argv, 5000, &out, &st);
+	ITH_CHECK(!err && WIFEXITED(st) && !WEXITSTATUS(st), "cat events did not end (%d, 0x%x)",
+		  err, st);
+	if (out.data)
+		ith_stream_feed(&c, out.data, out.len);
+	ITH_CHECK(ith_count_fname(&c, marker) == 1, "cat printed the marker %zu times",
+		  ith_count_fname(&c, marker));
+
+	/* The same handle sees what comes later, as with a file that grows. */
+	ITH_CHECK(!follow_marker(marker2), "the second marker child failed");
+	err = follow_read_until(efd, &s, marker2, EVENT_WAIT_MS);
+	ITH_CHECK(!err, "the second marker did not follow: %s", strerror(-err));
+	ITH_CHECK(ith_count_fname(&s, marker) == 1, "the first marker came %zu times",
+		  ith_count_fname(&s, marker));
+
+	/* Waiting again, live: the end blocks (poll says not readable). */
+	err = ith_write_file(param, "true\n", 5);
+	ITH_CHECK(!err, "echo true > params/follow: %s", strerror(-err));
+	r = poll(&pfd, 1, 300);
+	ITH_CHECK(r == 0, "poll at the end with follow=true returned %d 0x%x", r, pfd.revents);
+	err = ith_write_file(param, "maybe\n", 6);
+	ITH_CHECK(err == -EINVAL, "echo maybe > params/follow: %s", strerror(-err));
+	status_str(&g, "error", val, sizeof(val));
+	ITH_CHECK(strstr(val, "follow"), "status.error '%s' does not name follow", val);
+	ret = 0;
+out:
+	if (efd >= 0)
+		close(efd);
+	ith_buf_free(&out);
+	ith_buf_free(&pv);
+	ith_stream_free(&s);
+	ith_stream_free(&c);
+	ith_ctl(&g, "stop");
+	return ret;
+}
+
 /* ----- 12. autostart ----- */
 
 static int test_autostart(struct ith_mount *m)
@@ -1486,6 +1610,7 @@ static const struct ith_test tests[] = {
 	{"sigterm_clean", NULL, "bpftool", 20000, test_sigterm_clean},
 	{"ctl_errors", NULL, NULL, 20000, test_ctl_errors},
 	{"nonblock_poll", NULL, NULL, 20000, test_nonblock_poll},
+	{"follow_off", "follow=0", NULL, 20000, test_follow_off},
 	{"autostart", NULL, NULL, 20000, test_autostart},
 	{"lost_marker", "backlog=16K", NULL, 30000, test_lost_marker},
 	{"lost_marker_after_read", "backlog=16K", NULL, 30000, test_lost_marker_after_read},
