@@ -57,8 +57,7 @@ static int cgroup2_mount(char *buf, size_t len)
 		    sscanf(sep + 3, "%63s", fstype) != 1)
 			continue;
 		if (!strcmp(fstype, "cgroup2")) {
-			snprintf(buf, len, "%s", mnt);
-			ret = 0;
+			ret = snprintf(buf, len, "%s", mnt) < (int)len ? 0 : -ENAMETOOLONG;
 			break;
 		}
 	}
@@ -126,7 +125,8 @@ static void ctr_child(const char *cg, const char *marker, int cmd, int ack)
 	FILE *f;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", cg) >= (int)sizeof(path))
+		_exit(10);
 	f = fopen(path, "we");
 	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
 		_exit(10);

@@ -578,9 +578,13 @@ static bool rd_keys_subset(json_t *shown, json_t *real, const char *path, char *
 		char sub[512];
 		json_t *r = json_object_get(real, key);
 
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+		if (snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key) >=
+		    (int)sizeof(sub)) {
+			snprintf(why, len, "a key path is over %zu bytes", sizeof(sub));
+			return false;
+		}
 		if (!r) {
-			snprintf(why, len, "key '%s' is missing", sub);
+			snprintf(why, len, "key '%.400s' is missing", sub);
 			return false;
 		}
 		if (!rd_keys_subset(v, r, sub, why, len))
