@@ -450,11 +450,11 @@ static void rd_exec(const char *cmd, const char *cwd, int out_fd)
 	dup2(out_fd >= 0 ? out_fd : devnull, STDERR_FILENO);
 	if (chdir(cwd))
 		_exit(126);
-	/* igfs and igfs-pack by name, as after an install. */
+	/* igfs, igfs-pack and igfs-image by name, as after an install. */
 	snprintf(path, sizeof(path),
-		 "%s/fs:%s/gadgets/pack:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/"
-		 "bin",
-		 IGFS_BUILD_DIR, IGFS_BUILD_DIR);
+		 "%s/fs:%s/gadgets/pack:%s/gadgets/image:/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+		 "/usr/bin:/sbin:/bin",
+		 IGFS_BUILD_DIR, IGFS_BUILD_DIR, IGFS_BUILD_DIR);
 	setenv("PATH", path, 1);
 	/* watch(1) draws with curses even into a pipe, given a terminal type. */
 	setenv("TERM", "xterm", 1);
