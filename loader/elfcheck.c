@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Pre-open checks of an eBPF object. libbpf 1.1 parses the ELF and the BTF
- * layout safely but then follows type ids and name offsets without checking
- * them (later releases validate BTF at open); this module checks them first.
- * Nothing here loads or attaches; it does not know gadgets.
+ * Pre-open checks of an eBPF object. bpf_object__open_mem of libbpf 1.1
+ * follows BTF type ids without checking them (fuzz_ds crashed it with a
+ * dangling one); this module checks ids, name offsets and the kinds libbpf
+ * relies on first. Nothing here loads or attaches; it does not know gadgets.
  */
 #include <errno.h>
 #include <gelf.h>
