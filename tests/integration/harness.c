@@ -634,6 +634,32 @@ out:
 	return j;
 }
 
+json_int_t ith_status_int(const struct ith_gadget *g, const char *key)
+{
+	json_t *st = ith_status(g);
+	json_int_t v = ith_jint(st, key);
+
+	json_decref(st);
+	return v;
+}
+
+json_int_t ith_wait_events_settled(const struct ith_gadget *g, int timeout_ms)
+{
+	int64_t deadline = ith_now_ms() + timeout_ms;
+	json_int_t last = -1, v;
+	int same = 0;
+
+	while (ith_now_ms() < deadline) {
+		v = ith_status_int(g, "events");
+		same = v == last ? same + 1 : 0;
+		if (same >= 2)
+			return v;
+		last = v;
+		ith_sleep_ms(100);
+	}
+	return -1;
+}
+
 int ith_wait_status_str(const struct ith_gadget *g, const char *key, const char *want,
 			int timeout_ms)
 {

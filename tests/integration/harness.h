@@ -136,6 +136,10 @@ int ith_ctl(const struct ith_gadget *g, const char *cmd);
 int ith_read_file(const char *path, struct ith_buf *out, int timeout_ms);
 /* status as a JSON object (caller decrefs), or NULL after printing why. */
 json_t *ith_status(const struct ith_gadget *g);
+/* status.@key as an integer, or -1 when absent or not an integer. */
+json_int_t ith_status_int(const struct ith_gadget *g, const char *key);
+/* Wait until status.events stops growing (the same twice, 100 ms apart): the count, or -1. */
+json_int_t ith_wait_events_settled(const struct ith_gadget *g, int timeout_ms);
 /* Wait until status.@key equals the string @want; 0 or -ETIMEDOUT. */
 int ith_wait_status_str(const struct ith_gadget *g, const char *key, const char *want,
 			int timeout_ms);

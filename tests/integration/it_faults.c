@@ -61,15 +61,6 @@ static void open_as(const char *path, const char *comm, int n)
 	set_comm(old);
 }
 
-static json_int_t status_int(const struct ith_gadget *g, const char *key)
-{
-	json_t *st = ith_status(g);
-	json_int_t v = ith_jint(st, key);
-
-	json_decref(st);
-	return v;
-}
-
 /* Wait until status.@key is @want; the last value seen in *ret_last. */
 static int wait_status_int(const struct ith_gadget *g, const char *key, json_int_t want,
 			   int timeout_ms, json_int_t *ret_last)
@@ -78,7 +69,7 @@ static int wait_status_int(const struct ith_gadget *g, const char *key, json_int
 	json_int_t v;
 
 	for (;;) {
-		v = status_int(g, key);
+		v = ith_status_int(g, key);
 		if (ret_last)
 			*ret_last = v;
 		if (v == want)
@@ -87,24 +78,6 @@ static int wait_status_int(const struct ith_gadget *g, const char *key, json_int
 			return -ETIMEDOUT;
 		ith_sleep_ms(20);
 	}
-}
-
-/* Wait until status.events stops growing (twice the same, 100 ms apart). */
-static json_int_t wait_events_settled(const struct ith_gadget *g, int timeout_ms)
-{
-	int64_t deadline = ith_now_ms() + timeout_ms;
-	json_int_t last = -1, v;
-	int same = 0;
-
-	while (ith_now_ms() < deadline) {
-		v = status_int(g, "events");
-		same = v == last ? same + 1 : 0;
-		if (same >= 2)
-			return v;
-		last = v;
-		ith_sleep_ms(100);
-	}
-	return -1;
 }
 
 /* Entries of /proc/PID/@sub (fd, task): -1 when unreadable. */
@@ -895,13 +868,13 @@ static int test_idle_reader(struct ith_mount *m)
 	ITH_CHECK(!err && WIFEXITED(st) && !WEXITSTATUS(st), "the flood did not finish");
 	flood = -1;
 	t_flood = ith_now_ms() - t0;
-	events = wait_events_settled(&g, 10000);
+	events = ith_wait_events_settled(&g, 10000);
 	fprintf(stderr, "flood: %ld opens in %lld ms (%.0f/s); status.events %lld\n", IDLE_EVENTS,
 		(long long)t_flood, IDLE_EVENTS * 1000.0 / (double)(t_flood ? t_flood : 1),
 		(long long)events);
 	/* <map>_lost_samples is polled once a second. */
 	ith_sleep_ms(1200);
-	v = status_int(&g, "lost_kernel");
+	v = ith_status_int(&g, "lost_kernel");
 	ITH_CHECK(v == 0, "status.lost_kernel is %lld at %ld events/s", (long long)v, IDLE_RATE);
 	ITH_CHECK(events == IDLE_EVENTS, "status.events %lld after %ld opens", (long long)events,
 		  IDLE_EVENTS);
@@ -936,7 +909,7 @@ static int test_idle_reader(struct ith_mount *m)
 		  (long long)prev);
 	ITH_CHECK(lost + (json_int_t)(n - 1) == IDLE_EVENTS, "lost %lld + %zu read != %ld events",
 		  (long long)lost, n - 1, IDLE_EVENTS);
-	v = status_int(&g, "lost_readers");
+	v = ith_status_int(&g, "lost_readers");
 	ITH_CHECK(v == lost, "status.lost_readers %lld, the idle reader lost %lld", (long long)v,
 		  (long long)lost);
 
@@ -1702,14 +1675,14 @@ static int test_memory_flood(struct ith_mount *m)
 	t_flood = ith_now_ms() - t0;
 	ITH_CHECK(WIFEXITED(st) && !WEXITSTATUS(st), "the flood failed (0x%x)", st);
 	ITH_CHECK(n >= 10, "only %zu samples", n);
-	wait_events_settled(&g, 10000);
+	ith_wait_events_settled(&g, 10000);
 	ith_sleep_ms(1200);
 	fprintf(stderr,
 		"flood: %ld opens in %lld ms; status events %lld lost_kernel %lld "
 		"lost_readers %lld\n",
-		MEM_EVENTS, (long long)t_flood, (long long)status_int(&g, "events"),
-		(long long)status_int(&g, "lost_kernel"),
-		(long long)status_int(&g, "lost_readers"));
+		MEM_EVENTS, (long long)t_flood, (long long)ith_status_int(&g, "events"),
+		(long long)ith_status_int(&g, "lost_kernel"),
+		(long long)ith_status_int(&g, "lost_readers"));
 
 	for (i = 0; i < n; i++) {
 		if (smp[i].vm_rss > peak.vm_rss)

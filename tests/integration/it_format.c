@@ -75,15 +75,6 @@ static json_t *gadget_json(const struct ith_gadget *g, const char *name)
 	return j;
 }
 
-static json_int_t status_int(const struct ith_gadget *g, const char *key)
-{
-	json_t *st = ith_status(g);
-	json_int_t v = ith_jint(st, key);
-
-	json_decref(st);
-	return v;
-}
-
 /* status.error (or "" when null) copied into @buf. */
 static void status_error(const struct ith_gadget *g, char *buf, size_t len)
 {
@@ -102,7 +93,7 @@ static int wait_status_ge(const struct ith_gadget *g, const char *key, json_int_
 	int64_t deadline = ith_now_ms() + timeout_ms;
 
 	for (;;) {
-		json_int_t v = status_int(g, key);
+		json_int_t v = ith_status_int(g, key);
 
 		*ret = v;
 		if (v >= want)
@@ -878,8 +869,8 @@ static int test_lost_samples(struct ith_mount *m)
 	ITH_CHECK(lost_sum(&s, &events) == calls && events == 0,
 		  "events holds %zu event lines and %lld lost, expected 0 and %lld", events,
 		  (long long)lost_sum(&s, NULL), (long long)calls);
-	ITH_CHECK(status_int(&g, "events") == 0, "status.events is %lld, expected 0",
-		  (long long)status_int(&g, "events"));
+	ITH_CHECK(ith_status_int(&g, "events") == 0, "status.events is %lld, expected 0",
+		  (long long)ith_status_int(&g, "events"));
 	ITH_CHECK(!s.bad, "bad JSON line: %s", s.why);
 	ret = 0;
 out:
@@ -928,7 +919,7 @@ static int flood_lost(struct ith_mount *m, bool perf)
 		if (!wait_status_ge(&g, "lost", 1, 1200, &lost))
 			break;
 	}
-	ITH_CHECK(status_int(&g, "lost") > 0, "no loss after %lld calls into a one-page buffer",
+	ITH_CHECK(ith_status_int(&g, "lost") > 0, "no loss after %lld calls into a one-page buffer",
 		  (long long)calls);
 	/* Perf buffers report a loss with the next sample that fits: one more call. */
 	ith_sleep_ms(200);
@@ -943,7 +934,7 @@ static int flood_lost(struct ith_mount *m, bool perf)
 		while (ith_stream_read(&s, 50) > 0)
 			;
 		sum = lost_sum(&s, &events);
-		lost = status_int(&g, "lost");
+		lost = ith_status_int(&g, "lost");
 		total = (json_int_t)count_match(&s, "pid", a.pid, NULL, 0) + sum;
 		if (total == calls && sum == lost)
 			break;
@@ -1566,7 +1557,7 @@ static int test_perf_oversize(struct ith_mount *m)
 			;
 		sum = lost_sum(&s, &ev);
 		events = (json_int_t)count_match(&s, "pid", a.pid, NULL, 0);
-		lost = status_int(&g, "lost");
+		lost = ith_status_int(&g, "lost");
 		if (events + sum == calls && sum == lost)
 			break;
 		ITH_CHECK(ith_now_ms() < deadline,

@@ -71,17 +71,6 @@ static int open_marker_as(const char *marker, const char *comm, int n)
 	return err;
 }
 
-/* For messages: a missing string field. */
-/* status.@key as an integer, or -1. */
-static json_int_t status_int(const struct ith_gadget *g, const char *key)
-{
-	json_t *st = ith_status(g);
-	json_int_t v = ith_jint(st, key);
-
-	json_decref(st);
-	return v;
-}
-
 /* A copy of status.@key as a string ("" when absent or not a string; null → "null"). */
 static void status_str(const struct ith_gadget *g, const char *key, char *buf, size_t len)
 {
@@ -783,8 +772,8 @@ static int test_two_readers(struct ith_mount *m)
 	a = ith_find_fname(&s[0], marker, 0);
 	b = ith_find_fname(&s[1], marker, 0);
 	ITH_CHECK(json_equal(a, b), "the two readers got different marker lines");
-	ITH_CHECK(status_int(&g, "readers") == 2, "status.readers %lld with two cats",
-		  (long long)status_int(&g, "readers"));
+	ITH_CHECK(ith_status_int(&g, "readers") == 2, "status.readers %lld with two cats",
+		  (long long)ith_status_int(&g, "readers"));
 	ret = 0;
 out:
 	for (i = 0; i < 2; i++) {
@@ -854,9 +843,9 @@ static int test_stop_detaches(struct ith_mount *m)
 	err = ith_ctl(&g, "start");
 	ITH_CHECK(!err, "start: %s", strerror(-err));
 	ITH_CHECK(!collect_our_progs(m->pid, ours, &n_ours), "programs while running");
-	ITH_CHECK(status_int(&g, "programs") == (json_int_t)n_ours,
+	ITH_CHECK(ith_status_int(&g, "programs") == (json_int_t)n_ours,
 		  "status.programs %lld, the daemon holds %zu ig_ programs",
-		  (long long)status_int(&g, "programs"), n_ours);
+		  (long long)ith_status_int(&g, "programs"), n_ours);
 	err = ith_ctl(&g, "stop");
 	ITH_CHECK(!err, "stop: %s", strerror(-err));
 	ITH_CHECK(!check_no_ig_progs(m->pid, ours, n_ours), "programs after stop");
@@ -1340,7 +1329,7 @@ static int test_autostart(struct ith_mount *m)
 	efd = open(g.events, O_RDONLY | O_CLOEXEC);
 	ITH_CHECK(efd >= 0, "open events: %m");
 	status_str(&g, "state", state, sizeof(state));
-	readers = status_int(&g, "readers");
+	readers = ith_status_int(&g, "readers");
 	ITH_CHECK(!strcmp(state, "running") && readers == 1,
 		  "after opening events: state '%s' readers %lld, expected running 1", state,
 		  (long long)readers);
@@ -1348,8 +1337,8 @@ static int test_autostart(struct ith_mount *m)
 	efd = -1;
 	err = ith_wait_status_str(&g, "state", "stopped", 3000);
 	ITH_CHECK(!err, "still running 3 s after the last reader closed");
-	ITH_CHECK(status_int(&g, "readers") == 0, "readers %lld after close",
-		  (long long)status_int(&g, "readers"));
+	ITH_CHECK(ith_status_int(&g, "readers") == 0, "readers %lld after close",
+		  (long long)ith_status_int(&g, "readers"));
 
 	/* Started by ctl: a reader coming and going does not stop it. */
 	err = ith_ctl(&g, "start");
@@ -1387,24 +1376,6 @@ out:
 #define LOST_COMM  "igfs-it-lost"
 #define LOST_BURST 20000
 #define LOST_TAIL  200
-
-/* Wait until status.events stops growing. */
-static json_int_t wait_events_settled(const struct ith_gadget *g, int timeout_ms)
-{
-	int64_t deadline = ith_now_ms() + timeout_ms;
-	json_int_t last = -1, v;
-	int same = 0;
-
-	while (ith_now_ms() < deadline) {
-		v = status_int(g, "events");
-		same = v == last ? same + 1 : 0;
-		if (same >= 2)
-			return v;
-		last = v;
-		ith_sleep_ms(100);
-	}
-	return -1;
-}
 
 /*
  * Open events and read nothing (or, with @read_first, read one event first)
@@ -1450,7 +1421,7 @@ static int lost_scenario(struct ith_mount *m, struct ith_gadget *g, struct ith_s
 		open_marker_as(tail_marker, LOST_COMM, 10);
 		ith_sleep_ms(2);
 	}
-	*ret_events = wait_events_settled(g, 5000);
+	*ret_events = ith_wait_events_settled(g, 5000);
 	ITH_CHECK(*ret_events > 0, "status.events did not settle");
 
 	for (;;) {
@@ -1476,7 +1447,7 @@ static int check_lost_view(const struct ith_gadget *g, struct ith_stream *s,
 
 	n = json_array_size(s->lines);
 	fprintf(stderr, "read %zu lines; status.events %lld status.lost %lld\n", n,
-		(long long)events, (long long)status_int(g, "lost"));
+		(long long)events, (long long)ith_status_int(g, "lost"));
 	ITH_CHECK(stream_clean(s, why, sizeof(why)), "events: %s", why);
 	ITH_CHECK(n >= 2, "only %zu lines read", n);
 	l = json_array_get(s->lines, 0);
@@ -1581,7 +1552,7 @@ static int test_lost_in_status(struct ith_mount *m)
 	ITH_CHECK(json_array_size(s.lines) > 0 &&
 			  ith_is_lost_line(json_array_get(s.lines, 0), &lost) && lost > 0,
 		  "no {\"lost\":N} line first");
-	st_lost = status_int(&g, "lost");
+	st_lost = ith_status_int(&g, "lost");
 	fprintf(stderr, "status.events %lld, this reader lost %lld, status.lost %lld\n",
 		(long long)events, (long long)lost, (long long)st_lost);
 	ITH_CHECK(st_lost >= lost, "status.lost is %lld but this reader lost %lld events",

@@ -225,15 +225,6 @@ static void readers_end(struct reader *rd)
 
 /* ----- the daemon under valgrind ----- */
 
-static json_int_t status_int(const struct ith_gadget *g, const char *key)
-{
-	json_t *st = ith_status(g);
-	json_int_t v = ith_jint(st, key);
-
-	json_decref(st);
-	return v;
-}
-
 /* valgrind igfs -f ... @dir, output appended to @log, memcheck's to @vglog. */
 static pid_t spawn_valgrind(const char *dir, const char *log, const char *vglog, const char *supp)
 {
@@ -435,7 +426,7 @@ static int run_cycles(const struct ith_mount *m, const struct pair *p, struct re
 				  "cycle %d: reader %d is gone", c, i);
 		/* Every reader has the new file open before the markers. */
 		for (;;) {
-			v = status_int(&tr, "readers");
+			v = ith_status_int(&tr, "readers");
 			if (v == NREADERS)
 				break;
 			ITH_CHECK(ith_now_ms() - tc < VG_STEP_MS,
@@ -463,7 +454,7 @@ static int run_cycles(const struct ith_mount *m, const struct pair *p, struct re
 			  strerror(-err));
 		ITH_CHECK(!check_table(p, &snap, c), "cycle %d: %s", c, p->file);
 		for (;;) {
-			v = status_int(&tr, "events");
+			v = ith_status_int(&tr, "events");
 			if (v >= MARKS)
 				break;
 			ITH_CHECK(ith_now_ms() - tc < VG_STEP_MS, "cycle %d: status.events %lld", c,
