@@ -31,19 +31,6 @@ const char *igfs_setting_name(enum igfs_setting s)
 	return s < IGFS_SET_NR ? setting_names[s] : "?";
 }
 
-const char *igfs_ds_file_name(const struct igfs_ds *ds)
-{
-	switch (ds->kind) {
-	case IGFS_DS_TRACER:
-		return "events";
-	case IGFS_DS_MAPITER:
-		return "stats";
-	case IGFS_DS_ITER:
-		return "snapshot";
-	}
-	return "data";
-}
-
 static int64_t now_real_ns(void)
 {
 	struct timespec ts;

@@ -213,7 +213,4 @@ struct igfs_table *igfs_gd__table(struct igfs_gd *gd, size_t idx);
 /* Whether the data file of @idx exists now (SPEC §8: running, kept table or autostart). */
 bool igfs_gd__dsfile_exists(struct igfs_gd *gd, size_t idx);
 
-/* The file name of a data source's file: events, stats or snapshot. */
-const char *igfs_ds_file_name(const struct igfs_ds *ds);
-
 #endif /* IGFS_GD_H */

@@ -44,6 +44,19 @@ const char *igfs_ds_kind_str(enum igfs_ds_kind kind)
 	return "unknown";
 }
 
+const char *igfs_ds_file_name(const struct igfs_ds *ds)
+{
+	switch (ds->kind) {
+	case IGFS_DS_TRACER:
+		return "events";
+	case IGFS_DS_MAPITER:
+		return "stats";
+	case IGFS_DS_ITER:
+		return "snapshot";
+	}
+	return "data";
+}
+
 static bool str_starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -101,6 +101,9 @@ void igfs_dsinfo__free(struct igfs_dsinfo *info);
 /* Kind as a word: "tracer", "mapiter", "iter". */
 const char *igfs_ds_kind_str(enum igfs_ds_kind kind);
 
+/* The file a data source is read from in the mount (SPEC §2): events, stats or snapshot. */
+const char *igfs_ds_file_name(const struct igfs_ds *ds);
+
 /* The index of param @key, or -ENOENT. */
 int igfs_dsinfo__param(const struct igfs_dsinfo *info, const char *key);
 

@@ -8,20 +8,6 @@
 
 #include "gadget.h"
 
-/* The file a data source is read from in the mount (SPEC §2). */
-static const char *schema_ds_file(const struct igfs_ds *ds)
-{
-	switch (ds->kind) {
-	case IGFS_DS_TRACER:
-		return "events";
-	case IGFS_DS_MAPITER:
-		return "stats";
-	case IGFS_DS_ITER:
-		return "snapshot";
-	}
-	return "data";
-}
-
 static const char *schema_param_type(const struct igfs_param *p)
 {
 	switch (p->type) {
@@ -73,7 +59,7 @@ json_t *igfs_gadget__schema(const struct igfs_gadget *g, const char *name)
 			continue;
 		json_object_set_new(o, "name", json_string(ds->name));
 		json_object_set_new(o, "kind", json_string(igfs_ds_kind_str(ds->kind)));
-		json_object_set_new(o, "file", json_string(schema_ds_file(ds)));
+		json_object_set_new(o, "file", json_string(igfs_ds_file_name(ds)));
 		if (ds->map)
 			json_object_set_new(o, "map", json_string(ds->map));
 		if (ds->type_name)
